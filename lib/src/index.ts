@@ -1,0 +1,16 @@
+/**
+ * Public entry point of the `fmnist` library: everything the notebooks, scripts and
+ * tests use is exported from here, one module per concern.
+ */
+export * from "./config";
+export * from "./random";
+export * from "./data/index";
+export * from "./backend/index";
+export * from "./models";
+export * from "./train";
+export * from "./augment";
+export * from "./metrics";
+export * from "./results";
+export * from "./plots/index";
+export * from "./display";
+export * from "./tables";
