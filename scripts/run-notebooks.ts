@@ -1,0 +1,215 @@
+// Headless notebook runner: executes notebooks in order on the project's tslab kernel (no Python/Jupyter),
+// writes executed copies and a summary, and checks each notebook's results against the committed baseline.
+// Usage: npx tsx scripts/run-notebooks.ts --help
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { USAGE, globToRegExp, parseArgs, type RunnerOptions } from "./runner/args";
+import {
+  baselineEntryFromResults,
+  compareNotebook,
+  formatDiffTable,
+  readBaseline,
+  readResults,
+  writeBaseline,
+  type NotebookCheck,
+  type ResultsLike,
+} from "./runner/baseline";
+import { executeNotebook, type NotebookRun } from "./runner/execute";
+import { fmtMs, installKernelCleanup } from "./runner/kernel-client";
+import { Progress } from "./runner/progress";
+import { formatSummary, summaryRow, type RunSummary, type SummaryRow } from "./runner/summary";
+import { writeJsonAtomic } from "./runner/atomic";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+
+/**
+ * Resolves selectors (names, name prefixes, globs, paths) to notebook files, sorted by file name (the series' order).
+ * No selectors = every *.ipynb in `dir`. A selector that matches nothing is an error.
+ */
+export function selectNotebooks(selectors: string[], dir: string): string[] {
+  const available = fs.existsSync(dir)
+    ? fs.readdirSync(dir).filter((f) => f.endsWith(".ipynb") && !f.startsWith("."))
+    : [];
+  const picked = new Set<string>();
+  if (selectors.length === 0) available.forEach((f) => picked.add(path.join(dir, f)));
+  for (const s of selectors) {
+    if (s.endsWith(".ipynb") && fs.existsSync(s) && fs.statSync(s).isFile()) {
+      picked.add(path.resolve(s));
+      continue;
+    }
+    const pattern = path.basename(s).replace(/\.ipynb$/, "");
+    const re = globToRegExp(pattern);
+    let hits = available.filter((f) => re.test(f.replace(/\.ipynb$/, "")));
+    // A plain name that is not a whole notebook name selects by prefix: "03" → "03-dense-shallow".
+    if (hits.length === 0 && !/[*?[]/.test(pattern)) hits = available.filter((f) => f.startsWith(pattern));
+    if (hits.length === 0) {
+      throw new Error(`no notebook matches "${s}" in ${dir} (available: ${available.join(", ") || "none"}).`);
+    }
+    hits.forEach((f) => picked.add(path.join(dir, f)));
+  }
+  return [...picked].sort((a, b) => path.basename(a).localeCompare(path.basename(b)));
+}
+
+function printFailure(run: NotebookRun): void {
+  const f = run.failure;
+  if (!f) return;
+  const where = f.cellNumber > 0 ? `at cell ${f.cellNumber} (code cell ${f.codeCellNumber})` : "before the first cell";
+  const lines = [`\n✗ ${run.notebook}: ${run.status} ${where}: ${f.message}`];
+  if (f.sourceHead) lines.push(...f.sourceHead.split("\n").map((l) => `    | ${l}`));
+  // tslab's and node's own frames say nothing about the notebook.
+  const internal = /node_modules[\\/]tslab[\\/]|\(node:vm:|at sigintHandlersWrap/;
+  const detail = f.detail.trim().split("\n").filter((l) => !internal.test(l)).slice(-15);
+  if (detail.length > 0 && detail[0] !== "") lines.push("  output:", ...detail.map((l) => `    ${l}`));
+  if (run.output) lines.push(`  executed notebook (partial): ${run.output}`);
+  console.error(lines.join("\n") + "\n");
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  let o: RunnerOptions;
+  try {
+    o = parseArgs(argv, process.env, REPO_ROOT);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (o.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  let files: string[];
+  try {
+    files = selectNotebooks(o.selectors, o.notebooksDir);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
+  if (files.length === 0) {
+    console.error(`no notebooks to run in ${o.notebooksDir}.`);
+    return 2;
+  }
+  if (o.list) {
+    files.forEach((f) => console.log(f));
+    return 0;
+  }
+  installKernelCleanup();
+
+  const artifactsDir = path.resolve(o.overrides.FMNIST_ARTIFACTS_DIR ?? process.env.FMNIST_ARTIFACTS_DIR ?? path.join(REPO_ROOT, "artifacts"));
+  const outputDir = o.outputDir ?? path.join(artifactsDir, "executed", o.profile);
+  const baselineFile = o.baselineFile ?? path.join(REPO_ROOT, "notebooks", "baselines", `${o.profile}.json`);
+  const checking = o.check || o.updateBaseline;
+  let baseline;
+  try {
+    baseline = readBaseline(baselineFile, o.profile);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
+  // Parameters go through the environment, exactly as a JupyterLab user sets them; FMNIST_UNDER_TEST tells
+  // notebooks they run headless (nbdev's convention).
+  const parameters: Record<string, string> = {
+    FMNIST_PROFILE: o.profile,
+    ...o.overrides,
+    FMNIST_ARTIFACTS_DIR: artifactsDir,
+    FMNIST_UNDER_TEST: "1",
+  };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...parameters };
+
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const progress = new Progress();
+  const rows: SummaryRow[] = [];
+  const checks: NotebookCheck[] = [];
+  let failed = false;
+  console.error(
+    `running ${files.length} notebook(s), profile ${o.profile}${Object.keys(o.overrides).length ? `, ${Object.entries(o.overrides).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}; executed copies → ${o.inPlace ? "in place" : outputDir}`,
+  );
+
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i];
+    const name = path.basename(file, ".ipynb");
+    progress.notebook(i + 1, files.length, name);
+    const notebookStart = new Date();
+    const run = await executeNotebook(file, {
+      outputPath: o.inPlace ? file : path.join(outputDir, path.basename(file)),
+      env,
+      parameters,
+      cellTimeoutMs: o.cellTimeoutSec * 1000,
+      notebookBudgetMs: o.notebookTimeoutSec * 1000,
+      startTimeoutMs: o.kernelTimeoutSec * 1000,
+      observer: progress,
+    });
+    let check: NotebookCheck | undefined;
+    let results: ResultsLike | undefined;
+    if (run.status === "ok") {
+      const r = readResults(artifactsDir, name, { profile: o.profile, notBefore: notebookStart });
+      results = "results" in r ? r.results : undefined;
+      if (checking) {
+        const base = baseline.notebooks[name];
+        check = compareNotebook(name, results, base, { strictTime: o.strictTime, timeFactor: o.timeFactor, durationSec: run.durationSec });
+        if (!results && base) check.note = "note" in r ? r.note : undefined;
+        if (!results && !base && "note" in r && o.requireBaseline) check = { notebook: name, status: "no-results", rows: [], note: r.note };
+        checks.push(check);
+        if (o.updateBaseline && results) {
+          baseline.notebooks[name] = baselineEntryFromResults(results, o.profile, base, run.durationSec);
+        }
+      }
+    }
+    const checkFailed =
+      !o.updateBaseline &&
+      check !== undefined &&
+      (check.status === "regression" || check.status === "no-results" || (check.status === "no-baseline" && o.requireBaseline));
+    const verdict = run.status !== "ok" ? `✗ ${run.status}` : checkFailed ? `✗ ${check?.status}` : "✓ ok";
+    progress.done(
+      `${verdict.padEnd(10)} ${name} (${fmtMs(run.durationSec * 1000)}, ${run.executedCells}/${run.codeCells} cells${check ? `, check: ${check.status}` : ""})`,
+    );
+    if (check?.note) console.error(`  ${check.note}`);
+    printFailure(run);
+    rows.push(summaryRow(run, check, results?.metrics));
+    if (run.status !== "ok" || checkFailed) failed = true;
+    if (run.status !== "ok" && !o.keepGoing && i < files.length - 1) {
+      console.error(`stopping the series (use --keep-going to run the remaining ${files.length - i - 1} notebook(s)).`);
+      break;
+    }
+  }
+
+  if (checks.length > 0) {
+    const rel = path.relative(process.cwd(), baselineFile);
+    console.log(`\nRegression check against ${rel.startsWith("..") ? baselineFile : rel}:\n`);
+    console.log(formatDiffTable(checks));
+  }
+  if (o.updateBaseline) {
+    baseline.updatedAt = new Date().toISOString();
+    // Machine-specific paths are left out: the baseline is committed.
+    const { FMNIST_ARTIFACTS_DIR: _dir, FMNIST_DATA_DIR: _data, ...portable } = o.overrides;
+    baseline.recordedWith = { node: process.version, platform: `${process.platform}-${process.arch}`, parameters: portable };
+    writeBaseline(baselineFile, baseline);
+    console.log(`\nbaseline updated: ${baselineFile}`);
+  }
+  const summary: RunSummary = {
+    schema: 1,
+    profile: o.profile,
+    parameters,
+    startedAt: startedAt.toISOString(),
+    durationSec: Math.round(performance.now() - t0) / 1000,
+    ok: !failed,
+    notebooks: rows,
+  };
+  console.log(`\n${formatSummary(rows)}\n`);
+  const summaryFile = path.join(o.inPlace ? path.join(artifactsDir, "executed", o.profile) : outputDir, "summary.json");
+  writeJsonAtomic(summaryFile, summary);
+  console.log(`${failed ? "FAILED" : "all ok"} in ${fmtMs(performance.now() - t0)}; summary: ${summaryFile}`);
+  return failed ? 1 : 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,177 @@
+// Command-line options of scripts/run-notebooks.ts, parsed and validated in one place.
+import * as path from "node:path";
+import type { Profile } from "./baseline";
+
+/** Parsed runner options. */
+export interface RunnerOptions {
+  profile: Profile;
+  /** FMNIST_* overrides from --set, already in environment-variable form (FMNIST_EPOCHS=3). */
+  overrides: Record<string, string>;
+  /** Notebook names, globs or paths; empty = every notebooks/*.ipynb. */
+  selectors: string[];
+  notebooksDir: string;
+  /** Output folder; undefined = <artifactsDir>/executed/<profile>. */
+  outputDir?: string;
+  inPlace: boolean;
+  check: boolean;
+  updateBaseline: boolean;
+  requireBaseline: boolean;
+  strictTime: boolean;
+  timeFactor: number;
+  /** undefined = notebooks/baselines/<profile>.json */
+  baselineFile?: string;
+  keepGoing: boolean;
+  cellTimeoutSec: number;
+  notebookTimeoutSec: number;
+  kernelTimeoutSec: number;
+  list: boolean;
+  help: boolean;
+}
+
+/** Generous defaults: the full profile trains several models per notebook on a 2-core machine without native TensorFlow. */
+export const TIMEOUT_DEFAULTS: Record<Profile, { cell: number; notebook: number; kernel: number }> = {
+  quick: { cell: 900, notebook: 1800, kernel: 60 },
+  full: { cell: 4 * 3600, notebook: 12 * 3600, kernel: 120 },
+};
+
+export const USAGE = `usage: tsx scripts/run-notebooks.ts [options] [notebook|glob ...]
+
+Runs notebooks/*.ipynb (or the named ones: "01-explore", "0[1-3]*", a path) in order on the project's
+tslab kernel, writes executed copies and a summary, and optionally checks results against the baseline.
+
+  --profile quick|full     parameter profile, passed as FMNIST_PROFILE (default: $FMNIST_PROFILE or quick)
+  --set KEY=VALUE          extra parameter, passed as FMNIST_KEY (e.g. --set EPOCHS=3, --set backend=wasm)
+  --check                  compare each notebook's results with notebooks/baselines/<profile>.json
+  --update-baseline        rewrite the baseline entries of the notebooks run from their results
+  --require-baseline       with --check: a notebook without a baseline entry fails
+  --strict-time            with --check: timings beyond the factor fail (default: reported only)
+  --time-factor X          allowed slow-down against baseline timings (default 3)
+  --baseline FILE          baseline file to use instead of notebooks/baselines/<profile>.json
+  --keep-going             run the remaining notebooks after a failing one
+  --output DIR             where executed notebooks go (default artifacts/executed/<profile>)
+  --in-place               overwrite the source notebooks with the executed ones
+  --notebooks-dir DIR      where to look for notebooks (default notebooks/)
+  --cell-timeout SEC       per-cell limit (default 900 quick, 14400 full)
+  --notebook-timeout SEC   whole-notebook budget (default 1800 quick, 43200 full)
+  --kernel-timeout SEC     kernel start limit (default 60 quick, 120 full)
+  --list                   print the notebooks that would run and exit
+  -h, --help               this text`;
+
+/** Turns "trainSize", "TRAIN_SIZE", "train-size" or "FMNIST_TRAIN_SIZE" into "FMNIST_TRAIN_SIZE". */
+export function envKey(key: string): string {
+  const snake = key
+    .trim()
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/-/g, "_")
+    .toUpperCase()
+    .replace(/^FMNIST_/, "");
+  if (!/^[A-Z][A-Z0-9_]*$/.test(snake)) throw new Error(`--set: "${key}" is not a parameter name (letters, digits, _).`);
+  return `FMNIST_${snake}`;
+}
+
+/** Parses argv (without node and the script). Throws an Error with the usage hint on bad input. */
+export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, repoRoot = path.resolve(__dirname, "..", "..")): RunnerOptions {
+  const envProfile = env.FMNIST_PROFILE;
+  const o: RunnerOptions = {
+    profile: envProfile === "full" ? "full" : "quick",
+    overrides: {},
+    selectors: [],
+    notebooksDir: path.join(repoRoot, "notebooks"),
+    inPlace: false,
+    check: false,
+    updateBaseline: false,
+    requireBaseline: false,
+    strictTime: false,
+    timeFactor: 3,
+    keepGoing: false,
+    cellTimeoutSec: NaN,
+    notebookTimeoutSec: NaN,
+    kernelTimeoutSec: NaN,
+    list: false,
+    help: false,
+  };
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith("--")) throw new Error(`${flag} needs a value; see --help.`);
+    return v;
+  };
+  const seconds = (v: string, flag: string): number => {
+    const x = Number(v);
+    if (!Number.isFinite(x) || x <= 0) throw new Error(`${flag} must be a positive number of seconds, got "${v}".`);
+    return x;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i];
+    let inline: string | undefined;
+    const eq = a.indexOf("=");
+    if (a.startsWith("--") && eq > 0 && a !== "--set") {
+      inline = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
+    const take = (): string => {
+      if (inline !== undefined) return inline;
+      const v = value(i, a);
+      i++;
+      return v;
+    };
+    switch (a) {
+      case "--profile": {
+        const p = take();
+        if (p !== "quick" && p !== "full") throw new Error(`--profile must be quick or full, got "${p}".`);
+        o.profile = p;
+        break;
+      }
+      case "--set": {
+        const kv = take();
+        const k = kv.indexOf("=");
+        if (k <= 0) throw new Error(`--set expects KEY=VALUE, got "${kv}".`);
+        const key = envKey(kv.slice(0, k));
+        if (key === "FMNIST_PROFILE") throw new Error("use --profile instead of --set PROFILE=…");
+        o.overrides[key] = kv.slice(k + 1);
+        break;
+      }
+      case "--check": o.check = true; break;
+      case "--update-baseline": o.updateBaseline = true; break;
+      case "--require-baseline": o.requireBaseline = true; break;
+      case "--strict-time": o.strictTime = true; break;
+      case "--time-factor": {
+        const v = take();
+        o.timeFactor = Number(v);
+        if (!(o.timeFactor >= 1)) throw new Error(`--time-factor must be a number ≥ 1, got "${v}".`);
+        break;
+      }
+      case "--baseline": o.baselineFile = path.resolve(take()); break;
+      case "--keep-going": o.keepGoing = true; break;
+      case "--output": o.outputDir = path.resolve(take()); break;
+      case "--in-place": o.inPlace = true; break;
+      case "--notebooks-dir": o.notebooksDir = path.resolve(take()); break;
+      case "--cell-timeout": o.cellTimeoutSec = seconds(take(), a); break;
+      case "--notebook-timeout": o.notebookTimeoutSec = seconds(take(), a); break;
+      case "--kernel-timeout": o.kernelTimeoutSec = seconds(take(), a); break;
+      case "--list": o.list = true; break;
+      case "-h":
+      case "--help": o.help = true; break;
+      default:
+        if (a.startsWith("-")) throw new Error(`unknown option "${a}"; see --help.`);
+        o.selectors.push(a);
+    }
+  }
+  if (o.inPlace && o.outputDir) throw new Error("--in-place and --output exclude each other.");
+  const d = TIMEOUT_DEFAULTS[o.profile];
+  if (Number.isNaN(o.cellTimeoutSec)) o.cellTimeoutSec = d.cell;
+  if (Number.isNaN(o.notebookTimeoutSec)) o.notebookTimeoutSec = d.notebook;
+  if (Number.isNaN(o.kernelTimeoutSec)) o.kernelTimeoutSec = d.kernel;
+  return o;
+}
+
+/** Converts a shell-style glob (*, ?, [..]) to an anchored RegExp. */
+export function globToRegExp(glob: string): RegExp {
+  let re = "";
+  for (const ch of glob) {
+    if (ch === "*") re += ".*";
+    else if (ch === "?") re += ".";
+    else if (ch === "[" || ch === "]") re += ch;
+    else re += ch.replace(/[.+^${}()|\\]/g, "\\$&");
+  }
+  return new RegExp(`^${re}$`);
+}
