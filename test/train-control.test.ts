@@ -82,6 +82,19 @@ test("an abort signal stops between batches without recording the partial epoch"
   model.dispose();
 });
 
+test("with stopOnSigint, SIGINT (Jupyter's interrupt) stops training after the current batch", async () => {
+  const model = buildModel("dense_shallow", { seed: 4 });
+  const before = process.listenerCount("SIGINT");
+  const h = await trainModel(model, { train }, {
+    epochs: 2, batchSize: 32, seed: 4, progress: "none", stopOnSigint: true,
+    onBatch: (b) => { if (b.batch === 3) process.emit("SIGINT"); },
+  });
+  assert.equal(h.interrupted, true);
+  assert.equal(h.epochsRun, 0);
+  assert.equal(process.listenerCount("SIGINT"), before, "the SIGINT listener was not removed");
+  model.dispose();
+});
+
 test("one-hot labels train exactly like class indices", async () => {
   const run = async (ys: tf.Tensor) => {
     const model = buildModel("dense_shallow", { seed: 5 });

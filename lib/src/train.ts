@@ -110,6 +110,12 @@ export interface TrainOptions {
   evalBatchSize?: number;
   /** Learning-rate schedule over the epochs (default: constant). */
   learningRateSchedule?: LearningRateSchedule;
+  /**
+   * Stop after the current batch on SIGINT (Jupyter's "interrupt kernel"). Default: on under tslab,
+   * whose own interrupt only abandons the cell and would leave training running in the background;
+   * off elsewhere, so Ctrl-C in a terminal still ends the process.
+   */
+  stopOnSigint?: boolean;
 }
 
 /** What happened during training, one entry per finished epoch. */
@@ -347,7 +353,8 @@ export async function trainModel(model: tf.LayersModel, data: TrainData, opts: T
     return (left * batchTimeMs) / batchesDone / 1000;
   };
   const mode = opts.progress ?? "auto";
-  const newDisplay = mode === "auto" ? tslabNewDisplay() : undefined;
+  const inTslab = tslabNewDisplay();
+  const newDisplay = mode === "auto" ? inTslab : undefined;
   const reporter: Reporter =
     mode === "none" ? new NullReporter() : newDisplay ? new TslabReporter(newDisplay, label, opts.epochs, eta) : new LineReporter(label, opts.epochs, eta);
 
@@ -361,7 +368,13 @@ export async function trainModel(model: tf.LayersModel, data: TrainData, opts: T
   let trainMs = 0;
   model.stopTraining = false;
 
-  const stopRequested = (): boolean => opts.signal?.aborted === true || model.stopTraining;
+  let sigint = false;
+  const onSigint = (): void => {
+    sigint = true;
+  };
+  const listenSigint = opts.stopOnSigint ?? inTslab !== undefined;
+  if (listenSigint) process.on("SIGINT", onSigint);
+  const stopRequested = (): boolean => sigint || opts.signal?.aborted === true || model.stopTraining;
 
   try {
     for (epochIndex = 0; epochIndex < opts.epochs; epochIndex++) {
@@ -460,6 +473,7 @@ export async function trainModel(model: tf.LayersModel, data: TrainData, opts: T
       history.restoredBest = true;
     }
   } finally {
+    if (listenSigint) process.off("SIGINT", onSigint);
     // Leave the optimizer as it was compiled, so a later run starts from the same rate.
     if (opts.learningRateSchedule) setLearningRate(model.optimizer, baseLr);
     tf.dispose(bestWeights ?? []);

@@ -1,2 +1,3 @@
-// (stub: filled in by its owner)
-export {};
+/** Backends: selection and initialisation, and the wasm training kernels. */
+export * from "./select";
+export * from "./wasm-kernels";

@@ -1,0 +1,152 @@
+/**
+ * Chooses and initialises the TensorFlow.js backend: tfjs-node-gpu (when it loads and sees a
+ * GPU), tfjs-node, wasm, then cpu. A forced backend that cannot load is an error, never a
+ * silent fallback.
+ */
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import * as wasm from "@tensorflow/tfjs-backend-wasm";
+import type { BackendRequest } from "../config";
+import { BACKEND_REQUESTS } from "../config";
+import { registerWasmTrainingKernels } from "./wasm-kernels";
+
+/** What was chosen, and why; recorded with every result. */
+export interface BackendInfo {
+  name: "tensorflow" | "wasm" | "cpu";
+  /** The npm package that provides it. */
+  package: string;
+  gpu: boolean;
+  reason: string;
+  versions: Record<string, string>;
+  threads: number;
+}
+
+let current: BackendInfo | undefined;
+let currentRequest: BackendRequest | undefined;
+
+/** Loads tfjs-node or tfjs-node-gpu; null when it is absent or its native part is missing. */
+function tryNative(pkg: "@tensorflow/tfjs-node" | "@tensorflow/tfjs-node-gpu"): { error?: string } {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require(pkg);
+  } catch (err) {
+    return { error: (err as Error).message.split("\n")[0] };
+  }
+  // node_modules/@tensorflow/tfjs-node may be an alias of plain tfjs (danfojs-node's
+  // override); only a registered "tensorflow" backend proves the native binding loaded.
+  if (!tf.findBackendFactory("tensorflow")) return { error: `${pkg} resolved to a package without native TensorFlow` };
+  return {};
+}
+
+function gpuVisible(): boolean {
+  try {
+    const devices = (tf.backend() as unknown as { binding?: { getDevices?: () => string[] } }).binding?.getDevices?.() ?? [];
+    return devices.some((d) => /GPU/i.test(d));
+  } catch {
+    return false;
+  }
+}
+
+function versions(pkg: string): Record<string, string> {
+  const v: Record<string, string> = { "tfjs-core": tf.version_core, node: process.versions.node };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    v[pkg.replace("@tensorflow/", "")] = (require(`${pkg}/package.json`) as { version: string }).version;
+  } catch {
+    // cpu is part of tfjs itself
+  }
+  return v;
+}
+
+async function useWasm(reason: string): Promise<BackendInfo> {
+  const dist = path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm"));
+  // Load the .wasm files from the installed package, never from a CDN.
+  wasm.setWasmPaths(`${dist}${path.sep}`);
+  registerWasmTrainingKernels();
+  if (!(await tf.setBackend("wasm"))) throw new Error("The wasm backend failed to initialise (see the messages above).");
+  await tf.ready();
+  const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
+  const info: BackendInfo = {
+    name: "wasm",
+    package: "@tensorflow/tfjs-backend-wasm",
+    gpu: false,
+    reason,
+    versions: { ...versions("@tensorflow/tfjs-backend-wasm"), simd: String(simd) },
+    threads: wasm.getThreadsCount(),
+  };
+  return info;
+}
+
+async function useNative(gpu: boolean, reason: string): Promise<BackendInfo> {
+  await tf.setBackend("tensorflow");
+  await tf.ready();
+  const pkg = gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
+  return { name: "tensorflow", package: pkg, gpu, reason, versions: versions(pkg), threads: 0 };
+}
+
+const INSTALL_HINT =
+  "Install it on a machine that can reach Google's storage (its installer downloads libtensorflow): " +
+  "npm install --no-save @tensorflow/tfjs-node@4.22.0 (or @tensorflow/tfjs-node-gpu@4.22.0 with CUDA 11.2 + cuDNN 8.1).";
+
+/**
+ * Initialises TensorFlow.js on the requested backend (argument, else FMNIST_BACKEND, else
+ * "auto") and prints one line saying what was chosen and why. Calling it again with the
+ * same request returns the same info.
+ * @example const backend = await initBackend(cfg.backend);
+ */
+export async function initBackend(request?: BackendRequest): Promise<BackendInfo> {
+  const req = (request ?? process.env.FMNIST_BACKEND ?? "auto") as BackendRequest;
+  if (!BACKEND_REQUESTS.includes(req)) throw new Error(`Unknown backend "${req}"; choose one of ${BACKEND_REQUESTS.join(", ")}.`);
+  if (current && currentRequest === req) return current;
+  let info: BackendInfo;
+  switch (req) {
+    case "tensorflow-gpu": {
+      const r = tryNative("@tensorflow/tfjs-node-gpu");
+      if (r.error) throw new Error(`Backend "tensorflow-gpu" was requested but @tensorflow/tfjs-node-gpu does not load (${r.error}). ${INSTALL_HINT}`);
+      info = await useNative(true, "requested");
+      if (!gpuVisible()) throw new Error(`Backend "tensorflow-gpu" was requested but TensorFlow sees no GPU (check CUDA 11.2 / cuDNN 8.1 and CUDA_VISIBLE_DEVICES).`);
+      break;
+    }
+    case "tensorflow": {
+      const r = tryNative("@tensorflow/tfjs-node");
+      if (r.error) throw new Error(`Backend "tensorflow" was requested but @tensorflow/tfjs-node does not load (${r.error}). ${INSTALL_HINT}`);
+      info = await useNative(false, "requested");
+      break;
+    }
+    case "wasm":
+      info = await useWasm("requested");
+      break;
+    case "cpu":
+      await tf.setBackend("cpu");
+      await tf.ready();
+      info = { name: "cpu", package: "@tensorflow/tfjs-backend-cpu", gpu: false, reason: "requested", versions: versions("@tensorflow/tfjs-backend-cpu"), threads: 1 };
+      break;
+    default: {
+      const gpuTry = tryNative("@tensorflow/tfjs-node-gpu");
+      if (!gpuTry.error) {
+        info = await useNative(true, "auto: tfjs-node-gpu loaded");
+        if (gpuVisible()) break;
+      }
+      const cpuTry = gpuTry.error ? tryNative("@tensorflow/tfjs-node") : {};
+      if (!cpuTry.error) {
+        info = await useNative(false, gpuTry.error ? "auto: tfjs-node loaded" : "auto: tfjs-node-gpu loaded but sees no GPU");
+        break;
+      }
+      try {
+        info = await useWasm(`auto: native TensorFlow unavailable (${cpuTry.error})`);
+      } catch (err) {
+        await tf.setBackend("cpu");
+        info = { name: "cpu", package: "@tensorflow/tfjs-backend-cpu", gpu: false, reason: `auto: wasm failed (${(err as Error).message})`, versions: versions("@tensorflow/tfjs-backend-cpu"), threads: 1 };
+      }
+    }
+  }
+  current = info;
+  currentRequest = req;
+  console.log(`TensorFlow.js backend: ${info.name} (${info.package}${info.gpu ? ", GPU" : ""}; ${info.reason})`);
+  return info;
+}
+
+/** The backend chosen by the last initBackend call, if any. */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}
