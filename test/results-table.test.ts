@@ -42,7 +42,8 @@ test("replaceBlock swaps only the marked block and refuses a README without mark
 });
 
 test("readResultsDir names a missing folder and a malformed file", () => {
-  assert.throws(() => readResultsDir("/nonexistent/results"), /No results folder at \/nonexistent\/results/);
+  const missing = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "results-none-")), "results");
+  assert.throws(() => readResultsDir(missing), /No results folder at .*results-none-.*\/results: run the notebooks first/);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "results-bad-"));
   fs.writeFileSync(path.join(dir, "x.json"), JSON.stringify({ hello: 1 }));
   assert.throws(() => readResultsDir(dir), /x\.json is not a notebook results file/);
