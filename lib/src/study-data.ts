@@ -1,0 +1,50 @@
+/**
+ * The data every model notebook starts from: the split written by notebook 02 as tensors,
+ * plus the test images (all 10,000 under the full profile, a class-balanced subset under
+ * the quick one), so each notebook loads it the same way in one call.
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Config } from "./config";
+import { balancedSubset } from "./data/split";
+import { loadFashionMnist, type ImageSet } from "./data/fashion-mnist";
+import { loadSplit, type Split } from "./data/split";
+import { toTensors, type TensorData } from "./data/tensors";
+
+/** Tensors and provenance for one notebook's training, validation and test. */
+export interface StudyData {
+  split: Split;
+  trainSet: ImageSet;
+  testSet: ImageSet;
+  train: TensorData;
+  val: TensorData;
+  test: TensorData;
+  /** Indices into the official test set of the images in `test`. */
+  testIndices: number[];
+  /** Row counts for the results file ("rows.train", "rows.val", "rows.test"). */
+  rows: Record<string, number>;
+  /** Frees every tensor. */
+  dispose(): void;
+}
+
+/** Loads the split artefact for `cfg` and builds the tensors (one-hot labels on request). */
+export function loadStudyData(cfg: Config, opts: { oneHot?: boolean } = {}): StudyData {
+  const split = loadSplit(cfg);
+  const trainSet = loadFashionMnist("train", { dataDir: cfg.dataDir });
+  const testSet = loadFashionMnist("test", { dataDir: cfg.dataDir });
+  const allTest = Array.from({ length: testSet.count }, (_, i) => i);
+  const testIndices = cfg.testSize >= testSet.count ? allTest : balancedSubset(testSet.labels, allTest, cfg.testSize, cfg.seed);
+  const train = toTensors(trainSet, split.trainIndices, opts);
+  const val = toTensors(trainSet, split.valIndices, opts);
+  const test = toTensors(testSet, testIndices, opts);
+  return {
+    split,
+    trainSet,
+    testSet,
+    train,
+    val,
+    test,
+    testIndices,
+    rows: { "rows.train": split.trainIndices.length, "rows.val": split.valIndices.length, "rows.test": testIndices.length },
+    dispose: () => tf.dispose([train.xs, train.ys, val.xs, val.ys, test.xs, test.ys]),
+  };
+}
