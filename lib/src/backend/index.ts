@@ -1,3 +1,4 @@
 /** Backends: selection and initialisation, and the wasm training kernels. */
 export * from "./select";
 export * from "./wasm-kernels";
+export * from "./batchnorm-grad";

@@ -8,6 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import type { BackendRequest } from "../config";
 import { BACKEND_REQUESTS } from "../config";
+import { registerBatchNormGradient } from "./batchnorm-grad";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
 
 /** What was chosen, and why; recorded with every result. */
@@ -62,7 +63,10 @@ async function useWasm(reason: string): Promise<BackendInfo> {
   const dist = path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm"));
   // Load the .wasm files from the installed package, never from a CDN.
   wasm.setWasmPaths(`${dist}${path.sep}`);
-  registerWasmTrainingKernels();
+  const set = process.env.FMNIST_WASM_KERNELS ?? "fast";
+  if (set !== "fast" && set !== "minimal") throw new Error(`FMNIST_WASM_KERNELS = "${set}": choose fast (default) or minimal (only what training needs; for benchmarks).`);
+  registerWasmTrainingKernels(set);
+  if (set === "fast") registerBatchNormGradient();
   if (!(await tf.setBackend("wasm"))) throw new Error("The wasm backend failed to initialise (see the messages above).");
   await tf.ready();
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
@@ -71,7 +75,7 @@ async function useWasm(reason: string): Promise<BackendInfo> {
     package: "@tensorflow/tfjs-backend-wasm",
     gpu: false,
     reason,
-    versions: { ...versions("@tensorflow/tfjs-backend-wasm"), simd: String(simd) },
+    versions: { ...versions("@tensorflow/tfjs-backend-wasm"), simd: String(simd), kernels: set },
     threads: wasm.getThreadsCount(),
   };
   return info;

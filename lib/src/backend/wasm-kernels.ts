@@ -20,26 +20,11 @@ const asInputs = (m: Record<string, Info> | Info[]): tf.NamedTensorInfoMap => m 
 const asAttrs = (m: Record<string, unknown>): tf.NamedAttrMap => m as unknown as tf.NamedAttrMap;
 
 /**
- * For stride 1 and few channels the wasm Conv3DBackpropFilterV2 kernel (a scalar loop) is
- * faster than many small products: NHWC is NDHWC with D = 1, so only shapes change. Its
- * loop bounds are wrong for strides above 1, so it is never used there.
- */
-function viaConv3d(args: KernelArgs, x: Info, dy: Info, pad: unknown, filterShape: [number, number, number, number]): Info {
-  const [fh, fw, inC, outC] = filterShape;
-  const x5: Info = { dataId: x.dataId, dtype: x.dtype, shape: [x.shape[0], 1, x.shape[1], x.shape[2], x.shape[3]] };
-  const dy5: Info = { dataId: dy.dataId, dtype: dy.dtype, shape: [dy.shape[0], 1, dy.shape[1], dy.shape[2], dy.shape[3]] };
-  const out = wasmKernel("Conv3DBackpropFilterV2")({
-    inputs: asInputs({ x: x5, dy: dy5 }),
-    backend: args.backend,
-    attrs: asAttrs({ strides: [1, 1, 1], pad, filterShape: [1, fh, fw, inC, outC] }),
-  });
-  return { dataId: out.dataId, dtype: out.dtype, shape: [fh, fw, inC, outC] };
-}
-
-/**
- * Conv2DBackpropFilter from wasm kernels: dW[kh, kw] = Xᵀ(kh, kw) · dY, where X(kh, kw) is
- * the (padded, strided) input window seen by filter tap (kh, kw), reshaped to [N·OH·OW, C].
- * The products run on XNNPACK.
+ * Conv2DBackpropFilter from wasm kernels, so the work runs on XNNPACK. Stride 1: one forward
+ * convolution of transposed tensors (below). Larger strides: per filter tap (kh, kw),
+ * dW[kh, kw] = Xᵀ(kh, kw) · dY, where X(kh, kw) is the strided input window that tap sees,
+ * reshaped to [N·OH·OW, C]. (The wasm Conv3DBackpropFilterV2 kernel that a 2-D filter gradient
+ * could be mapped onto is a scalar loop whose bounds are wrong for strides above 1.)
  */
 function conv2dBackpropFilter(args: KernelArgs): Info {
   const { x, dy } = args.inputs as { x: Info; dy: Info };
@@ -56,8 +41,15 @@ function conv2dBackpropFilter(args: KernelArgs): Info {
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
     const { top, left, bottom, right } = info.padInfo;
     const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
-    if (sh === 1 && sw === 1 && c * f <= 64) return viaConv3d(args, x, dy, attrs.pad, attrs.filterShape);
     const padded = top || left || bottom || right ? keep(run("PadV2", { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 })) : x;
+    if (sh === 1 && sw === 1) {
+      // dW[kh, kw, c, f] = Σ_{n,i,j} x[n, i+kh, j+kw, c] · dy[n, i, j, f] is a stride-1 "valid"
+      // convolution of xᵀ = [c, H, W, n] with the filter dyᵀ = [oh, ow, n, f], giving [c, kh, kw, f].
+      const xt = keep(run("Transpose", { x: padded }, { perm: [3, 1, 2, 0] }));
+      const dyt = keep(run("Transpose", { x: dy }, { perm: [1, 2, 0, 3] }));
+      const conv = keep(run("Conv2D", { x: xt, filter: dyt }, { strides: [1, 1], pad: "valid", dilations: [1, 1], dataFormat: "NHWC" }));
+      return run("Transpose", { x: conv }, { perm: [1, 2, 0, 3] });
+    }
     const m = n * oh * ow;
     const dy3: Info = { dataId: dy.dataId, dtype: dy.dtype, shape: [1, m, f] };
     const taps: Info[] = [];
@@ -79,52 +71,144 @@ function conv2dBackpropFilter(args: KernelArgs): Info {
   }
 }
 
-let originalBatchMatMul: WasmKernel | undefined;
+let originalConv2dBackpropInput: WasmKernel | undefined;
 
 /**
- * BatchMatMul that transposes a transposed operand first (wasm Transpose), then runs the
- * untransposed product, which takes XNNPACK's fast path (measured ~1.6× faster per
- * training step of the reference CNN, see PLATFORM.md).
+ * Conv2DBackpropInput for stride 1 as a forward convolution of dy with the kernel rotated by
+ * 180° and its channels swapped (the "full" correlation), on XNNPACK; measured 5–6× faster
+ * than the wasm kernel on the deep CNN's layers. Other strides use the original kernel.
  */
-function batchMatMulFast(args: KernelArgs): tf.TensorInfo {
+function conv2dBackpropInput(args: KernelArgs): Info {
+  const original = originalConv2dBackpropInput ?? wasmKernel("Conv2DBackpropInput");
+  const { dy, filter } = args.inputs as { dy: Info; filter: Info };
+  const attrs = args.attrs as unknown as { strides: [number, number] | number; pad: "valid" | "same" | number; inputShape: [number, number, number, number]; dataFormat?: string; dimRoundingMode?: "floor" | "round" | "ceil" };
+  const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
+  const { top, left, bottom, right } = info.padInfo;
+  const [fh, fw] = filter.shape;
+  const flipped = [fh - 1 - top, fh - 1 - bottom, fw - 1 - left, fw - 1 - right];
+  if (info.strideHeight !== 1 || info.strideWidth !== 1 || (attrs.dataFormat && attrs.dataFormat !== "NHWC") || flipped.some((p) => p < 0)) {
+    return original(args);
+  }
+  const backend = args.backend as unknown as { disposeData(id: object): void };
+  const run = (name: string, inputs: Record<string, Info>, a: Record<string, unknown>): Info =>
+    wasmKernel(name)({ inputs: asInputs(inputs), backend: args.backend, attrs: asAttrs(a) });
+  const reversed = run("Reverse", { x: filter }, { dims: [0, 1] });
+  const swapped = run("Transpose", { x: reversed }, { perm: [0, 1, 3, 2] });
+  try {
+    const [pt, pb, pl, pr] = flipped;
+    return run("Conv2D", { x: dy, filter: swapped }, { strides: [1, 1], pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]], dilations: [1, 1], dataFormat: "NHWC" });
+  } finally {
+    backend.disposeData(reversed.dataId);
+    backend.disposeData(swapped.dataId);
+  }
+}
+
+let originalBatchMatMul: WasmKernel | undefined;
+
+const size = (t: Info): number => t.shape.reduce((x, y) => x * y, 1);
+
+/**
+ * BatchMatMul that never asks XNNPACK for a transposed product (its slow path). C = op(A)·op(B)
+ * is computed either directly, transposing whichever operand is marked transposed, or as
+ * (op(B)ᵀ·op(A)ᵀ)ᵀ, whichever copies fewer elements: XNNPACK also packs the second operand on
+ * every call, so a large second operand (a dense layer's weights in dx = dy·Wᵀ) costs twice.
+ * Measured on the 64-filter CNN's 43,264×128 dense layer: see `npm run bench`.
+ */
+function batchMatMulFast(args: KernelArgs): Info {
   const original = originalBatchMatMul ?? wasmKernel("BatchMatMul");
   const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
   if (!attrs.transposeA && !attrs.transposeB) return original(args);
-  const transpose = wasmKernel("Transpose");
   const backend = args.backend as unknown as { disposeData(id: object): void };
-  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-  const flip = (t: tf.TensorInfo): tf.TensorInfo => {
+  const { a, b } = args.inputs as { a: Info; b: Info };
+  const flip = (t: Info): Info => {
     const perm = t.shape.map((_, i) => i);
     const r = perm.length;
     [perm[r - 2], perm[r - 1]] = [perm[r - 1], perm[r - 2]];
-    return transpose({ inputs: { x: t } as unknown as tf.NamedTensorInfoMap, backend: args.backend, attrs: { perm } as unknown as tf.NamedAttrMap });
+    return wasmKernel("Transpose")({ inputs: asInputs({ x: t }), backend: args.backend, attrs: asAttrs({ perm }) });
   };
-  const a2 = attrs.transposeA ? flip(a) : a;
-  const b2 = attrs.transposeB ? flip(b) : b;
+  const temps: Info[] = [];
+  const product = (x: Info, transposeX: boolean, y: Info, transposeY: boolean): Info => {
+    const x2 = transposeX ? flip(x) : x;
+    const y2 = transposeY ? flip(y) : y;
+    if (x2 !== x) temps.push(x2);
+    if (y2 !== y) temps.push(y2);
+    return original({ inputs: asInputs({ a: x2, b: y2 }), backend: args.backend, attrs: asAttrs({ ...(args.attrs ?? {}), transposeA: false, transposeB: false }) });
+  };
+  const [ta, tb] = [attrs.transposeA, attrs.transposeB];
+  const outElems = (size(a) / (ta ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1])) * (tb ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1]);
+  const direct = (ta ? size(a) : 0) + (tb ? size(b) : 0) + size(b);
+  const swapped = (tb ? 0 : size(b)) + (ta ? 0 : size(a)) + size(a) + outElems;
   try {
-    return original({ inputs: { a: a2, b: b2 } as unknown as tf.NamedTensorInfoMap, backend: args.backend, attrs: { ...(args.attrs ?? {}), transposeA: false, transposeB: false } });
+    if (direct <= swapped) return product(a, ta, b, tb);
+    // C = (op(B)ᵀ · op(A)ᵀ)ᵀ, where op(B)ᵀ is B itself when B was marked transposed, and likewise A.
+    const ct = product(b, !tb, a, !ta);
+    temps.push(ct);
+    return flip(ct);
   } finally {
-    if (a2 !== a) backend.disposeData(a2.dataId);
-    if (b2 !== b) backend.disposeData(b2.dataId);
+    for (const t of temps) backend.disposeData(t.dataId);
   }
 }
 
 /** Names of the kernels this module registers or replaces on wasm. */
-export const WASM_TRAINING_KERNELS = ["Conv2DBackpropFilter", "BatchMatMul"] as const;
+export const WASM_TRAINING_KERNELS = ["Conv2DBackpropFilter", "Conv2DBackpropInput", "BatchMatMul"] as const;
 
-let registered = false;
 
-/** Registers the training kernels on the wasm backend (idempotent). */
-export function registerWasmTrainingKernels(): void {
-  if (registered) return;
+/**
+ * Which kernels to install: "fast" (default) installs everything above; "minimal" only makes
+ * wasm able to train (Conv2DBackpropFilter as a reshape onto the upstream
+ * Conv3DBackpropFilterV2 kernel for stride 1, the state PLATFORM.md measured), for the
+ * benchmark's "before" column. Chosen by FMNIST_WASM_KERNELS.
+ */
+export type WasmKernelSet = "fast" | "minimal";
+
+let registered: WasmKernelSet | undefined;
+
+/** Minimal-mode Conv2DBackpropFilter: stride 1 via the upstream 3-D kernel, else per-tap products. */
+function conv2dBackpropFilterMinimal(args: KernelArgs): Info {
+  const { x, dy } = args.inputs as { x: Info; dy: Info };
+  const attrs = args.attrs as unknown as { strides: [number, number] | number; pad: unknown; filterShape: [number, number, number, number] };
+  const [sh, sw] = typeof attrs.strides === "number" ? [attrs.strides, attrs.strides] : attrs.strides;
+  if (sh !== 1 || sw !== 1) return conv2dBackpropFilter(args);
+  const [fh, fw, inC, outC] = attrs.filterShape;
+  const x5: Info = { dataId: x.dataId, dtype: x.dtype, shape: [x.shape[0], 1, x.shape[1], x.shape[2], x.shape[3]] };
+  const dy5: Info = { dataId: dy.dataId, dtype: dy.dtype, shape: [dy.shape[0], 1, dy.shape[1], dy.shape[2], dy.shape[3]] };
+  const out = wasmKernel("Conv3DBackpropFilterV2")({
+    inputs: asInputs({ x: x5, dy: dy5 }),
+    backend: args.backend,
+    attrs: asAttrs({ strides: [1, 1, 1], pad: attrs.pad, filterShape: [1, fh, fw, inC, outC] }),
+  });
+  return { dataId: out.dataId, dtype: out.dtype, shape: [fh, fw, inC, outC] };
+}
+
+function replaceKernel(name: string, impl: (args: KernelArgs) => Info): WasmKernel | undefined {
+  const existing = tf.getKernel(name, "wasm");
+  if (!existing) return undefined;
+  tf.unregisterKernel(name, "wasm");
+  tf.registerKernel({ ...existing, kernelFunc: impl as unknown as tf.KernelFunc });
+  return existing.kernelFunc as WasmKernel;
+}
+
+/**
+ * Registers the training kernels on the wasm backend. Idempotent; asking for a different set
+ * after the first call is an error (kernels are process-wide).
+ */
+export function registerWasmTrainingKernels(set: WasmKernelSet = "fast"): void {
+  if (registered) {
+    if (registered !== set) throw new Error(`The "${registered}" wasm kernels are already registered in this process; cannot switch to "${set}" (restart the kernel).`);
+    return;
+  }
   if (!tf.getKernel("Conv2DBackpropFilter", "wasm")) {
-    tf.registerKernel({ kernelName: "Conv2DBackpropFilter", backendName: "wasm", kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc });
+    const impl = set === "fast" ? conv2dBackpropFilter : conv2dBackpropFilterMinimal;
+    tf.registerKernel({ kernelName: "Conv2DBackpropFilter", backendName: "wasm", kernelFunc: impl as unknown as tf.KernelFunc });
   }
-  const bmm = tf.getKernel("BatchMatMul", "wasm");
-  if (bmm) {
-    originalBatchMatMul = bmm.kernelFunc as WasmKernel;
-    tf.unregisterKernel("BatchMatMul", "wasm");
-    tf.registerKernel({ ...bmm, kernelFunc: batchMatMulFast as unknown as tf.KernelFunc });
+  if (set === "fast") {
+    originalConv2dBackpropInput = replaceKernel("Conv2DBackpropInput", conv2dBackpropInput);
+    originalBatchMatMul = replaceKernel("BatchMatMul", batchMatMulFast);
   }
-  registered = true;
+  registered = set;
+}
+
+/** The kernel set registered in this process, if any. */
+export function wasmKernelSet(): WasmKernelSet | undefined {
+  return registered;
 }
