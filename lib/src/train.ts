@@ -246,11 +246,18 @@ class TslabReporter implements Reporter {
   constructor(newDisplay: () => TslabDisplay, private readonly label: string, private readonly epochs: number, private readonly eta: () => number) {
     this.display = newDisplay();
   }
+  private detached = false;
   private draw(force = false): void {
     const now = Date.now();
-    if (!force && now - this.lastDraw < 500) return; // redraws cost a kernel message each
+    if (this.detached || (!force && now - this.lastDraw < 500)) return; // redraws cost a kernel message each
     this.lastDraw = now;
-    this.display.html(`<pre style="margin:0">${escapeHtml([...this.lines, this.current].join("\n"))}</pre>`);
+    try {
+      this.display.html(`<pre style="margin:0">${escapeHtml([...this.lines, this.current].join("\n"))}</pre>`);
+    } catch {
+      // The cell is gone (interrupted): tslab throws "Not ready". Throwing from here would reject an
+      // abandoned promise, and tfjs-wasm's unhandledRejection hook turns that into a kernel crash.
+      this.detached = true;
+    }
   }
   epochStart(epoch: number, batches: number): void {
     this.current = `[${this.label}] epoch ${epoch}/${this.epochs} 0/${batches}`;
@@ -373,10 +380,16 @@ export async function trainModel(model: tf.LayersModel, data: TrainData, opts: T
     sigint = true;
   };
   const listenSigint = opts.stopOnSigint ?? inTslab !== undefined;
-  if (listenSigint) process.on("SIGINT", onSigint);
   const stopRequested = (): boolean => sigint || opts.signal?.aborted === true || model.stopTraining;
 
   try {
+    if (listenSigint) {
+      // Register only after yielding: tslab runs the cell's synchronous part inside node's
+      // breakOnSigint wrapper, which restores SIGINT handling on exit in a way that silently drops
+      // a listener added meanwhile at the OS level (a real SIGINT then kills the kernel).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      process.on("SIGINT", onSigint);
+    }
     for (epochIndex = 0; epochIndex < opts.epochs; epochIndex++) {
       const epoch = epochIndex + 1;
       const e0 = Date.now();

@@ -34,6 +34,15 @@ export interface HeatmapTrace extends TraceBase {
   colorbar?: { title?: { text: string }; len?: number; y?: number; x?: number };
 }
 
+/** A raster image (we pass a PNG data URI as `source`: far smaller in a notebook than a z matrix). */
+export interface ImageTrace extends TraceBase {
+  type: "image";
+  source: string;
+  /** Image size in data units, so hover coordinates are pixel rows/columns. */
+  dx?: number;
+  dy?: number;
+}
+
 /** Bar chart. */
 export interface BarTrace extends TraceBase {
   type: "bar";
@@ -83,7 +92,7 @@ export interface ParcoordsTrace extends TraceBase {
 }
 
 /** Any trace our builders produce. */
-export type PlotlyTrace = HeatmapTrace | BarTrace | HistogramTrace | ScatterTrace | ParcoordsTrace;
+export type PlotlyTrace = HeatmapTrace | ImageTrace | BarTrace | HistogramTrace | ScatterTrace | ParcoordsTrace;
 
 /** Axis settings (xaxis, xaxis2, yaxis, …). */
 export interface Axis {
