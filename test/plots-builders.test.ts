@@ -5,7 +5,7 @@ import * as zlib from "node:zlib";
 import {
   classDistribution, closestPairs, confusionHeatmap, histogramCounts, imageGrid, imageStatistics, intensityHistogram, learningCurves,
   matrixHeatmap, meanImageFigure, meanImagesByClass, modelComparison, pairwiseDistances, parallelCoordinates, perClassMetricBars,
-  predictionGrid, rowNormalize, sampleGrid, type HeatmapTrace, type ImageTrace, type ScatterTrace, type BarTrace,
+  predictionGrid, sampleGrid, type HeatmapTrace, type ImageTrace, type ScatterTrace, type BarTrace,
 } from "../lib/src/plots/index";
 
 /** Decodes our greyscale PNG data URIs independently (chunk walk + inflate + filter-0 rows). */
@@ -178,7 +178,6 @@ test("confusionHeatmap: counts and row-normalised panels with class names and ce
   assert.equal(fig.layout.xaxis?.title?.text, "predicted");
   assert.equal(fig.layout.yaxis?.autorange, "reversed");
   assert.equal(confusionHeatmap(m, { classNames: ["A", "B"], only: "counts" }).data.length, 1);
-  assert.deepEqual(rowNormalize([[0, 0], [1, 1]]), [[0, 0], [0.5, 0.5]]);
   assert.throws(() => confusionHeatmap([[1]], { classNames: ["A", "B"] }), /2×2/);
 });
 

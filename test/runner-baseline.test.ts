@@ -39,6 +39,10 @@ test("default tolerances follow the naming convention per profile", () => {
   assert.deepEqual(defaultTolerance("dense.val_loss", "full"), { kind: "rel", tol: 0.05 });
   assert.equal(defaultTolerance("rows.train", "quick").kind, "exact");
   assert.equal(defaultTolerance("cnn.params", "full").kind, "exact");
+  assert.equal(defaultTolerance("cnn.epochs", "quick").kind, "exact");
+  assert.equal(defaultTolerance("cnn.best_epoch", "quick").kind, "exact");
+  assert.equal(defaultTolerance("tuning.trials", "quick", 3).kind, "exact", "integers under other names are counts");
+  assert.deepEqual(defaultTolerance("tuning.best_lr", "quick", 0.001), { kind: "rel", tol: 0.1 });
   assert.equal(defaultTolerance("time.train_sec", "quick").kind, "time");
 });
 

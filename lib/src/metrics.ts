@@ -46,7 +46,7 @@ export function confusionMatrix(yTrue: Labels, yPred: Labels, numClasses = 10): 
 }
 
 /** Each row divided by its sum (recall per cell); all-zero rows stay zero. */
-export function normalizeRows(cm: number[][]): number[][] {
+export function normalizeRows(cm: readonly (readonly number[])[]): number[][] {
   return cm.map((row) => {
     const s = row.reduce((a, b) => a + b, 0);
     return row.map((v) => (s === 0 ? 0 : v / s));
@@ -54,7 +54,7 @@ export function normalizeRows(cm: number[][]): number[][] {
 }
 
 /** Per-class accuracy (recall): diagonal over row sum; NaN-free (0 for an empty class). */
-export function perClassAccuracy(cm: number[][]): number[] {
+export function perClassAccuracy(cm: readonly (readonly number[])[]): number[] {
   return normalizeRows(cm).map((row, i) => row[i]);
 }
 

@@ -79,16 +79,20 @@ export const DEFAULT_TIME_FACTOR = 3;
 /**
  * Tolerance for a metric by naming convention (see the README's "Regression checks"):
  * accuracies (`*_acc`, `*accuracy`, f1/precision/recall) absolute ±0.02 quick / ±0.01 full;
- * losses (`*loss`) relative 15 % quick / 5 % full; counts (`rows.*`, `count.*`, `*_count`, `*params`) exact;
- * timings (`time.*`, `*_sec`) by factor; anything else relative 10 % quick / 5 % full.
+ * losses (`*loss`) relative 15 % quick / 5 % full; counts (`rows.*`, `count.*`, `*_count`, `*params`, `*epochs`) exact;
+ * timings (`time.*`, `*_sec`) by factor; any other integer value exact; anything else relative 10 % quick / 5 % full.
  */
-export function defaultTolerance(metric: string, profile: Profile): { kind: ToleranceKind; tol?: number } {
+export function defaultTolerance(metric: string, profile: Profile, value?: number): { kind: ToleranceKind; tol?: number } {
   const quick = profile === "quick";
   const leaf = metric.split(".").pop() ?? metric;
   if (metric.startsWith("time.") || /(_sec|_ms|_seconds)$/.test(leaf) || leaf === "sec") return { kind: "time", tol: DEFAULT_TIME_FACTOR };
-  if (metric.startsWith("rows.") || metric.startsWith("count.") || /(_count|params|^count|^n_)/.test(leaf)) return { kind: "exact" };
+  if (metric.startsWith("rows.") || metric.startsWith("count.") || /(_count|params|^count|^n_|^epochs?$|_epochs?$)/.test(leaf)) {
+    return { kind: "exact" };
+  }
   if (/(acc|accuracy|f1|precision|recall)$/.test(leaf)) return { kind: "abs", tol: quick ? 0.02 : 0.01 };
   if (/loss$/.test(leaf)) return { kind: "rel", tol: quick ? 0.15 : 0.05 };
+  // An integer under any other name is a count (trials, models compared): compared exactly.
+  if (value !== undefined && Number.isInteger(value)) return { kind: "exact" };
   return { kind: "rel", tol: quick ? 0.1 : 0.05 };
 }
 
@@ -164,7 +168,7 @@ export function baselineEntryFromResults(
     const value = results.metrics[key];
     if (typeof value !== "number" || !Number.isFinite(value)) continue;
     const prev = previous?.metrics[key];
-    const { kind, tol } = prev ? { kind: prev.kind, tol: prev.tol } : defaultTolerance(key, profile);
+    const { kind, tol } = prev ? { kind: prev.kind, tol: prev.tol } : defaultTolerance(key, profile, value);
     metrics[key] = tol === undefined ? { value, kind } : { value, kind, tol };
   }
   const d = durationSec ?? results.durationSec;

@@ -5,19 +5,12 @@
  */
 import { CLASS_NAMES } from "../data/classes";
 import type { Annotation, BarTrace, Figure, HeatmapTrace } from "./types";
+import { normalizeRows } from "../metrics";
 
 function checkSquare(m: readonly (readonly number[])[], labels: readonly string[], what: string): void {
   if (m.length !== labels.length || m.some((r) => r.length !== labels.length)) {
     throw new Error(`${what}: expected a ${labels.length}×${labels.length} matrix (one row and column per label)`);
   }
-}
-
-/** Each row divided by its sum (rows summing to 0 stay 0): the fraction of each true class predicted as each class. */
-export function rowNormalize(m: readonly (readonly number[])[]): number[][] {
-  return m.map((r) => {
-    const s = r.reduce((a, b) => a + b, 0);
-    return r.map((v) => (s ? v / s : 0));
-  });
 }
 
 /**
@@ -30,7 +23,7 @@ export function confusionHeatmap(
 ): Figure {
   const names = [...(opts.classNames ?? CLASS_NAMES)];
   checkSquare(counts, names, "confusionHeatmap");
-  const norm = rowNormalize(counts);
+  const norm = normalizeRows(counts);
   const panels: { z: number[][]; text: string[][]; label: string }[] = [];
   if (opts.only !== "normalized") panels.push({ z: counts.map((r) => [...r]), text: counts.map((r) => r.map((v) => String(v))), label: "counts" });
   if (opts.only !== "counts") panels.push({ z: norm.map((r) => r.map((v) => Math.round(v * 1e4) / 1e4)), text: norm.map((r) => r.map((v) => (v === 0 ? "" : v.toFixed(2)))), label: "row-normalised (recall on the diagonal)" });
