@@ -79,6 +79,26 @@ test("BatchMatMul with transposed operands on wasm matches cpu", async () => {
   }
 });
 
+test("MaxPoolGrad on wasm matches cpu, ties included (first maximum in row-major order gets the gradient)", async () => {
+  const cases: Array<{ shape: number[]; k: number; s: number; pad: "valid" | "same"; ties?: boolean }> = [
+    { shape: [3, 26, 26, 32], k: 2, s: 2, pad: "valid" },
+    { shape: [2, 13, 11, 4], k: 2, s: 2, pad: "valid" },
+    { shape: [5, 8, 8, 3], k: 2, s: 2, pad: "valid", ties: true },
+    { shape: [1, 9, 9, 2], k: 3, s: 3, pad: "valid", ties: true },
+    { shape: [2, 7, 7, 3], k: 3, s: 2, pad: "valid" },
+    { shape: [2, 7, 7, 3], k: 2, s: 2, pad: "same" },
+  ];
+  let seed = 300;
+  for (const cs of cases) {
+    let x = randomTensor(cs.shape, seed++);
+    if (cs.ties) x = tf.round(tf.mul(x, 0.7)); // few distinct values: many windows with repeated maxima
+    const y = tf.maxPool(x as tf.Tensor4D, cs.k, cs.s, cs.pad);
+    const dy = randomTensor(y.shape, seed++);
+    const [cpu, wasm] = await onBoth(() => [tf.grad((xx: tf.Tensor) => tf.maxPool(xx as tf.Tensor4D, cs.k, cs.s, cs.pad))(x, dy)]);
+    assert.ok(relErr(wasm[0], cpu[0]) <= 1e-6, `${JSON.stringify(cs)}: ${relErr(wasm[0], cpu[0])}`);
+  }
+});
+
 test("a warm CNN training step on wasm leaks no tensors and lowers the loss", async () => {
   await initBackend("wasm");
   await tf.setBackend("wasm");

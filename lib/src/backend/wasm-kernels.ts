@@ -103,6 +103,58 @@ function conv2dBackpropInput(args: KernelArgs): Info {
   }
 }
 
+
+/**
+ * MaxPoolGrad as one pass over the backend's heap. The upstream wasm kernel returns wrong
+ * gradients for all but tiny inputs (26×26 feature maps, odd sizes: see the tests), so every
+ * pooled CNN trained on it got corrupted updates; this follows the cpu backend exactly: for each
+ * window, the first maximum in row-major order receives the window's gradient (padding never
+ * wins), and overlapping windows add up. A flat loop over typed-array views of wasm memory is
+ * used because no combination of wasm kernels expresses "first argmax" cheaply (strided views
+ * made it 6× slower than this loop).
+ */
+function maxPoolGrad(args: KernelArgs): Info {
+  const { dy, input: x } = args.inputs as { dy: Info; input: Info };
+  const attrs = args.attrs as unknown as { filterSize: [number, number] | number; strides: [number, number] | number; pad: unknown; dimRoundingMode?: "floor" | "round" | "ceil" };
+  const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad as "valid", attrs.dimRoundingMode);
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, dilationHeight, dilationWidth } = info;
+  if (dilationHeight !== 1 || dilationWidth !== 1) throw new Error("MaxPoolGrad on wasm: dilated pooling is not supported.");
+  const { top, left } = info.padInfo;
+  const backend = args.backend as unknown as { makeOutput(shape: number[], dtype: "float32"): Info; typedArrayFromHeap(t: Info): Float32Array };
+  const out = backend.makeOutput(x.shape, "float32");
+  // Views only after makeOutput: growing the heap detaches earlier views.
+  const dx = backend.typedArrayFromHeap(out);
+  const xv = backend.typedArrayFromHeap(x);
+  const dyv = backend.typedArrayFromHeap(dy);
+  dx.fill(0);
+  const [n, h, w, c] = x.shape;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      const r0 = i * sh - top;
+      for (let j = 0; j < ow; j++) {
+        const c0 = j * sw - left;
+        const dyBase = ((b * oh + i) * ow + j) * c;
+        for (let ch = 0; ch < c; ch++) {
+          let best = -Infinity;
+          let at = -1;
+          for (let r = Math.max(r0, 0); r < Math.min(r0 + kh, h); r++) {
+            const rowBase = (b * h + r) * w;
+            for (let q = Math.max(c0, 0); q < Math.min(c0 + kw, w); q++) {
+              const k = (rowBase + q) * c + ch;
+              if (xv[k] > best || at < 0) {
+                best = xv[k];
+                at = k;
+              }
+            }
+          }
+          if (at >= 0) dx[at] += dyv[dyBase + ch];
+        }
+      }
+    }
+  }
+  return out;
+}
+
 let originalBatchMatMul: WasmKernel | undefined;
 
 const size = (t: Info): number => t.shape.reduce((x, y) => x * y, 1);
@@ -150,7 +202,7 @@ function batchMatMulFast(args: KernelArgs): Info {
 }
 
 /** Names of the kernels this module registers or replaces on wasm. */
-export const WASM_TRAINING_KERNELS = ["Conv2DBackpropFilter", "Conv2DBackpropInput", "BatchMatMul"] as const;
+export const WASM_TRAINING_KERNELS = ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad", "BatchMatMul"] as const;
 
 
 /**
@@ -204,6 +256,7 @@ export function registerWasmTrainingKernels(set: WasmKernelSet = "fast"): void {
   if (set === "fast") {
     originalConv2dBackpropInput = replaceKernel("Conv2DBackpropInput", conv2dBackpropInput);
     originalBatchMatMul = replaceKernel("BatchMatMul", batchMatMulFast);
+    replaceKernel("MaxPoolGrad", maxPoolGrad);
   }
   registered = set;
 }
