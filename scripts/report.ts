@@ -28,7 +28,7 @@ interface SummaryJson {
   profile?: string;
   startedAt?: string;
   durationSec?: number;
-  notebooks?: Array<{ notebook: string; status: string; durationSec?: number; failure?: NotebookStatus["failure"] }>;
+  notebooks?: Array<{ notebook: string; status: string; check?: string; durationSec?: number; failure?: NotebookStatus["failure"] }>;
 }
 
 function readJson(file: string): unknown {
@@ -102,6 +102,7 @@ export function buildReport(opts: ReportOptions): ReportSummary {
       title: r.title,
       href: `${r.name}.html`,
       status: r.status?.status ?? "unknown",
+      check: statusOf.get(r.name)?.check,
       durationSec: r.status?.durationSec ?? results.find((x) => x.notebook === r.name)?.durationSec,
     }));
     const dates = results.map((r) => r.createdAt).sort();

@@ -32,6 +32,7 @@ nav.pager { display: flex; justify-content: space-between; gap: 1rem; padding: .
 nav.pager a { color: #0969da; text-decoration: none; } nav.pager span.none { color: #8c959f; }
 h1 { font-size: 1.7rem; } h2 { border-bottom: 1px solid #d0d7de; padding-bottom: .2rem; }
 .cell { margin: .8rem 0; } .cell.code pre.source { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; padding: .6rem .8rem; overflow-x: auto; margin: 0; }
+pre.source code.hljs { padding: 0; background: transparent; }
 .prompt { color: #8c959f; font: 12px monospace; }
 .output { margin: .3rem 0 0 1rem; overflow-x: auto; }
 pre.stream { margin: 0; padding: .3rem .6rem; white-space: pre-wrap; font-size: 13px; }

@@ -30,6 +30,8 @@ export interface NotebookEntry {
   title: string;
   href: string;
   status: string;
+  /** The runner's regression-check verdict against the baseline, when it checked. */
+  check?: string;
   durationSec?: number;
 }
 
@@ -137,7 +139,7 @@ export function renderIndex(opts: {
   const rows = collectModels(opts.results);
   const ids = new ChartIds();
   const links = opts.notebooks
-    .map((n) => `<tr><td class="text"><a href="${escapeHtml(n.href)}">${escapeHtml(n.name)}</a></td><td class="text">${escapeHtml(n.title)}</td><td class="text status-${escapeHtml(n.status)}">${escapeHtml(n.status)}</td><td>${fmt(n.durationSec, 1)}</td></tr>`)
+    .map((n) => `<tr><td class="text"><a href="${escapeHtml(n.href)}">${escapeHtml(n.name)}</a></td><td class="text">${escapeHtml(n.title)}</td><td class="text ${n.status === "ok" ? "status-ok" : n.status === "unknown" ? "status-unknown" : "status-failed"}">${escapeHtml(n.status)}</td><td class="text">${escapeHtml(n.check ?? "—")}</td><td>${fmt(n.durationSec, 1)}</td></tr>`)
     .join("\n");
   const failed = opts.notebooks.filter((n) => n.status !== "ok" && n.status !== "unknown");
   const body = [
@@ -145,7 +147,7 @@ export function renderIndex(opts: {
     factsHtml(opts.results, opts.profile, opts.runDate, opts.totalSec),
     failed.length ? `<div class="failed"><strong>${failed.length} notebook(s) failed:</strong> ${failed.map((n) => `<a href="${escapeHtml(n.href)}">${escapeHtml(n.name)}</a>`).join(", ")}</div>` : "",
     `<h2>Notebooks</h2>`,
-    `<table id="notebooks-table"><thead><tr><th class="text">notebook</th><th class="text">title</th><th class="text">status</th><th>duration (s)</th></tr></thead>\n<tbody>\n${links}\n</tbody></table>`,
+    `<table id="notebooks-table"><thead><tr><th class="text">notebook</th><th class="text">title</th><th class="text">status</th><th class="text">baseline check</th><th>duration (s)</th></tr></thead>\n<tbody>\n${links}\n</tbody></table>`,
     `<h2>Results</h2>`,
     modelsTableHtml(rows),
     rows.length ? chartHtml(comparisonFigure(rows), ids) : "",

@@ -1,0 +1,91 @@
+// Builds the report from test/fixtures/report and opens every page from disk in headless Chromium:
+// each chart draws (SVG, expected trace count), no console errors, no http(s) request, no injected script ran.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import { chromium, type Browser } from "playwright-core";
+import { buildReport } from "../scripts/report";
+
+const CHROMIUM = "/usr/bin/chromium";
+const FIX = path.join(__dirname, "fixtures", "report");
+const SCREENSHOTS = path.join(__dirname, "..", "artifacts", "screenshots", "report");
+
+/** What a page reports about its charts (the project compiles without the DOM lib, so the page side is typed loosely). */
+interface ChartState {
+  expected: number;
+  svg: boolean;
+  traces: number;
+}
+interface PageDom {
+  document: { querySelectorAll(sel: string): ArrayLike<PageEl> };
+  __pwned?: number;
+}
+interface PageEl {
+  getAttribute(name: string): string | null;
+  querySelector(sel: string): unknown;
+  data?: unknown[];
+}
+
+test("report pages render in headless Chromium, offline, without errors", { skip: fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium)` }, async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "report-browser-"));
+  const outDir = path.join(tmp, "report");
+  const built = buildReport({ inDir: path.join(FIX, "executed"), resultsDir: path.join(FIX, "results"), outDir });
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const expectedTraces: Record<string, number[]> = { "index.html": [2], "01-fixture-exploration.html": [2], "02-fixture-failing.html": [3] };
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const remote: string[] = [];
+    const errors: string[] = [];
+    context.on("request", (req) => {
+      if (/^(https?|wss?):/i.test(req.url())) remote.push(req.url());
+    });
+    await context.route(/^(https?|wss?):/i, (route) => route.abort());
+    for (const p of built.pages) {
+      const page = await context.newPage();
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(`${p.file}: ${m.text()}`);
+      });
+      page.on("pageerror", (e) => errors.push(`${p.file}: ${e.message}`));
+      await page.goto(pathToFileURL(path.join(outDir, p.file)).href, { waitUntil: "load" });
+      const charts = await page.evaluate((): ChartState[] => {
+        const w = globalThis as unknown as PageDom;
+        return Array.from(w.document.querySelectorAll("div.plotly-chart")).map((gd) => ({
+          expected: Number(gd.getAttribute("data-traces")),
+          svg: gd.querySelector(".main-svg") !== null,
+          traces: Array.isArray(gd.data) ? gd.data.length : -1,
+        }));
+      });
+      assert.deepEqual(charts.map((c) => c.traces), expectedTraces[p.file], `${p.file}: trace counts`);
+      for (const c of charts) {
+        assert.ok(c.svg, `${p.file}: a chart has no .main-svg`);
+        assert.equal(c.traces, c.expected, `${p.file}: trace count`);
+      }
+      assert.equal(charts.length, p.charts, `${p.file}: chart count`);
+      const pwned = await page.evaluate(() => (globalThis as unknown as PageDom).__pwned);
+      assert.equal(pwned, undefined, `${p.file}: a script from notebook outputs ran`);
+      if (p.file === "02-fixture-failing.html") {
+        assert.match(await page.locator("#run-status").innerText(), /FAILED/);
+        assert.equal(await page.locator(".output .error").count(), 1);
+      }
+      if (p.file === "01-fixture-exploration.html") {
+        assert.equal(await page.locator("table.dataframe td").count(), 4);
+        assert.equal(await page.locator("img.output-image").evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), 4);
+      }
+      await page.screenshot({ path: path.join(SCREENSHOTS, p.file.replace(/\.html$/, ".png")), fullPage: true });
+      await page.close();
+    }
+    assert.deepEqual(errors, [], "console errors");
+    assert.deepEqual(remote, [], "requests leaving the machine");
+  } finally {
+    await browser?.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
