@@ -14,6 +14,7 @@ export * from "./study-data";
 export * from "./tuning";
 export * from "./augment";
 export * from "./metrics";
+export * from "./classical";
 export * from "./results";
 export * from "./plots/index";
 export * from "./display";
