@@ -121,6 +121,7 @@ export async function main(argv: string[]): Promise<number> {
   const rows: SummaryRow[] = [];
   const checks: NotebookCheck[] = [];
   let failed = false;
+  let failedCount = 0;
   console.error(
     `running ${files.length} notebook(s), profile ${o.profile}${Object.keys(o.overrides).length ? `, ${Object.entries(o.overrides).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}; executed copies → ${o.inPlace ? "in place" : outputDir}`,
   );
@@ -166,7 +167,10 @@ export async function main(argv: string[]): Promise<number> {
     if (check?.note) console.error(`  ${check.note}`);
     printFailure(run);
     rows.push(summaryRow(run, check, results?.metrics));
-    if (run.status !== "ok" || checkFailed) failed = true;
+    if (run.status !== "ok" || checkFailed) {
+      failed = true;
+      failedCount++;
+    }
     if (run.status !== "ok" && !o.keepGoing && i < files.length - 1) {
       console.error(`stopping the series (use --keep-going to run the remaining ${files.length - i - 1} notebook(s)).`);
       break;
@@ -199,6 +203,8 @@ export async function main(argv: string[]): Promise<number> {
   const summaryFile = path.join(o.inPlace ? path.join(artifactsDir, "executed", o.profile) : outputDir, "summary.json");
   writeJsonAtomic(summaryFile, summary);
   console.log(`${failed ? "FAILED" : "all ok"} in ${fmtMs(performance.now() - t0)}; summary: ${summaryFile}`);
+  // The plain closing line CI tools read; notebooks skipped after a failure count as failed.
+  console.log(`notebooks: ${rows.length - failedCount} passed, ${files.length - rows.length + failedCount} failed`);
   return failed ? 1 : 0;
 }
 
