@@ -128,27 +128,34 @@ function maxPoolGrad(args: KernelArgs): Info {
   const dyv = backend.typedArrayFromHeap(dy);
   dx.fill(0);
   const [n, h, w, c] = x.shape;
+  // Channels innermost, as NHWC stores them: each window position is one contiguous run of c values.
+  const best = new Float32Array(c);
+  const at = new Int32Array(c);
   for (let b = 0; b < n; b++) {
     for (let i = 0; i < oh; i++) {
       const r0 = i * sh - top;
+      const rLo = Math.max(r0, 0);
+      const rHi = Math.min(r0 + kh, h);
       for (let j = 0; j < ow; j++) {
         const c0 = j * sw - left;
-        const dyBase = ((b * oh + i) * ow + j) * c;
-        for (let ch = 0; ch < c; ch++) {
-          let best = -Infinity;
-          let at = -1;
-          for (let r = Math.max(r0, 0); r < Math.min(r0 + kh, h); r++) {
-            const rowBase = (b * h + r) * w;
-            for (let q = Math.max(c0, 0); q < Math.min(c0 + kw, w); q++) {
-              const k = (rowBase + q) * c + ch;
-              if (xv[k] > best || at < 0) {
-                best = xv[k];
-                at = k;
+        const qLo = Math.max(c0, 0);
+        const qHi = Math.min(c0 + kw, w);
+        best.fill(-Infinity);
+        at.fill(-1);
+        for (let r = rLo; r < rHi; r++) {
+          for (let q = qLo; q < qHi; q++) {
+            const base = ((b * h + r) * w + q) * c;
+            for (let ch = 0; ch < c; ch++) {
+              const v = xv[base + ch];
+              if (v > best[ch] || at[ch] < 0) {
+                best[ch] = v;
+                at[ch] = base + ch;
               }
             }
           }
-          if (at >= 0) dx[at] += dyv[dyBase + ch];
         }
+        const dyBase = ((b * oh + i) * ow + j) * c;
+        for (let ch = 0; ch < c; ch++) if (at[ch] >= 0) dx[at[ch]] += dyv[dyBase + ch];
       }
     }
   }
