@@ -135,8 +135,10 @@ async function worker(spec: { backend: string; models: number[]; batchSizes: num
 }
 
 function runWorker(backend: string, o: BenchOptions, env: NodeJS.ProcessEnv): { rows: BenchRow[]; profiles: string[] } {
-  const steps = backend === "cpu" ? Math.min(o.steps, 2) : o.steps;
-  const spec = { backend: backend === "wasm-minimal" ? "wasm-minimal" : backend, models: o.models, batchSizes: o.batchSizes, warmup: backend === "cpu" ? 1 : o.warmup, steps, profile: o.profile && backend === "wasm" };
+  // The slow columns get few batches, so the default run stays within minutes.
+  const steps = backend === "cpu" ? Math.min(o.steps, 2) : backend === "wasm-minimal" ? Math.min(o.steps, 4) : o.steps;
+  const warmup = backend === "wasm" ? o.warmup : 1;
+  const spec = { backend, models: o.models, batchSizes: o.batchSizes, warmup, steps, profile: o.profile && backend === "wasm" };
   console.log(`running ${backend} (${o.models.length} models × ${o.batchSizes.length} batch sizes, ${steps} timed batches each)…`);
   const r = spawnSync(process.execPath, ["--import", "tsx", __filename, "--worker", JSON.stringify(spec)], { cwd: REPO, env, encoding: "utf8", maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`${backend} worker failed (exit ${r.status}):\n${(r.stderr || r.stdout).split("\n").slice(-15).join("\n")}`);
