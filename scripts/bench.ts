@@ -6,9 +6,9 @@
  * process-wide ("wasm-minimal" = only what wasm needs to train at all: the "before" column).
  */
 import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { writeFileAtomic } from "../lib/src/data/atomic";
 
 const REPO = path.resolve(__dirname, "..");
 
@@ -201,11 +201,8 @@ function main(argv: string[]): number {
   if (profiles.length) console.log(`\nHottest kernels of one wasm training step:\n${profiles.map((p) => `  ${p}`).join("\n")}`);
   const stamp = new Date().toISOString();
   const file = path.join(REPO, "artifacts", "bench", `bench-${stamp.replace(/[:.]/g, "-")}.json`);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
   const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO, encoding: "utf8" }).stdout.trim() || undefined;
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify({ date: stamp, commit, node: process.version, cores: os.cpus().length, torch: torchVersion, options: o, rows, torchRows, profiles }, null, 2));
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify({ date: stamp, commit, node: process.version, cores: os.cpus().length, torch: torchVersion, options: o, rows, torchRows, profiles }, null, 2));
   console.log(`\nresults: ${path.relative(REPO, file)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   return 0;
 }
