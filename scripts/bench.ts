@@ -1,216 +1,322 @@
 /**
  * `npm run bench`: training throughput of the reference CNNs on each TensorFlow.js backend
- * configuration, side by side with PyTorch (when /usr/bin/python3 has torch) in one run, as a
- * table with ratios; results also go to artifacts/bench/bench-<time>.json.
- * Each backend configuration runs in its own child process, because kernel registration is
- * process-wide ("wasm-minimal" = only what wasm needs to train at all: the "before" column).
+ * configuration, side by side with PyTorch (when python3 has torch) in one run, as a table with
+ * ratios and the issue's targets; results also go to artifacts/bench/bench-<time>.json.
+ *
+ * Every (backend, model, batch size) row runs in its own child process (`--worker <json>`, one
+ * JSON line back): kernel registration is process-wide ("wasm-minimal" = FMNIST_WASM_KERNELS=minimal,
+ * only what wasm needs to train at all: the "before" column), and a fresh process gives each row
+ * its own peak RSS. Rows of one (model, batch) run back to back, ours and PyTorch's interleaved, so
+ * the ratios compare measurements taken close together on this shared machine.
+ *
+ * Flags: see USAGE in scripts/bench/format.ts (`npm run bench -- --help`).
  */
 import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { LayersModel } from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../lib/src/data/atomic";
+import {
+  batchesFor, checkTargets, firstLine, formatTable, MODEL_LEGEND, parseBenchArgs, ratioTo, speedupOver, TARGET_BATCH, TARGETS, tensorflowReason, topKernels, USAGE,
+  type BenchOptions, type BenchRow,
+} from "./bench/format";
+
+export { batchesFor, checkTargets, formatTable, MODEL_LEGEND, parseBenchArgs, ratioTo, speedupOver, TARGETS, tensorflowReason, topKernels };
+export type { BenchOptions, BenchRow };
 
 const REPO = path.resolve(__dirname, "..");
+const INPUTS = "random normal images [B,28,28,1] (seed 7) and uniform random labels 0–9 (seed 8); the same batch every step";
+/** Per-child time limit: one row must not hang the whole run. */
+const CHILD_TIMEOUT_MS = { default: 5 * 60_000, cpu: 20 * 60_000 };
 
-/** One measured configuration. */
-export interface BenchRow {
-  model: number;
+/** What a worker is asked to do: one row, or only probe whether a backend initialises. */
+interface WorkerSpec {
   backend: string;
-  batch: number;
-  threads: number;
-  msPerStep: number;
-  samplesPerSec: number;
-  peakRssMb: number;
+  model?: number;
+  batch?: number;
+  warmup?: number;
+  steps?: number;
+  profile?: boolean;
+  probe?: boolean;
 }
 
-/** Command-line options. */
-export interface BenchOptions {
-  models: number[];
-  batchSizes: number[];
-  warmup: number;
-  steps: number;
-  cpu: boolean;
-  profile: boolean;
-}
+interface ProfileEntry { model: number; batch: number; stepMs: number; kernelMs: number; top: ReturnType<typeof topKernels> }
+interface WorkerResult { info?: Record<string, unknown>; row?: BenchRow; profile?: ProfileEntry; unavailable?: string }
 
-export const MODEL_LEGEND: Record<number, string> = {
-  1: "conv 3×3×32 → maxpool 2 → dense 128 → dense 10 (write-up 000's best)",
-  2: "conv 3×3×64 → dense 128 → dense 10 (000's 64-filter CNN)",
-  3: "conv32 → conv32 → pool → conv64 → conv64 → pool → dense 256 → dropout 0.5 → dense 10 (3×3 'same')",
-};
+// ---------------------------------------------------------------- worker (child process)
 
-/** Targets from the performance issue: our samples/s over PyTorch's (1 thread, batch 32). */
-export const TARGETS: Record<number, number> = { 1: 0.5, 2: 0.35, 3: 0.35 };
-
-function parseList(flag: string, v: string | undefined, allowed?: number[]): number[] {
-  if (!v) throw new Error(`${flag} needs a value, e.g. ${flag} 1,2`);
-  const xs = v.split(",").map((s) => Number(s.trim()));
-  if (xs.some((x) => !Number.isInteger(x) || x < 1 || (allowed && !allowed.includes(x)))) {
-    throw new Error(`${flag} ${v}: expected a comma-separated list of ${allowed ? allowed.join("/") : "positive integers"}.`);
-  }
-  return xs;
-}
-
-/** Parses the flags; throws a message listing the valid ones. */
-export function parseBenchArgs(argv: string[]): BenchOptions {
-  const o: BenchOptions = { models: [1, 2, 3], batchSizes: [32, 128], warmup: 3, steps: 20, cpu: false, profile: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--models") o.models = parseList(a, argv[++i], [1, 2, 3]);
-    else if (a === "--batch-sizes") o.batchSizes = parseList(a, argv[++i]);
-    else if (a === "--batches") o.steps = parseList(a, argv[++i])[0];
-    else if (a === "--warmup") o.warmup = parseList(a, argv[++i])[0];
-    else if (a === "--cpu") o.cpu = true;
-    else if (a === "--profile") o.profile = true;
-    else throw new Error(`unknown option ${a}; valid: --models 1,2,3 --batch-sizes 32,128 --batches N --warmup N --cpu --profile`);
-  }
-  return o;
-}
-
-/** Ratio of ours to PyTorch's for the same model, batch and thread count. */
-export function ratioTo(row: BenchRow, torchRows: BenchRow[]): number | undefined {
-  const t = torchRows.find((r) => r.model === row.model && r.batch === row.batch && r.threads === row.threads);
-  return t ? row.samplesPerSec / t.samplesPerSec : undefined;
-}
-
-/** The result table as aligned text. */
-export function formatTable(rows: BenchRow[], torchRows: BenchRow[]): string {
-  const head = ["model", "backend", "batch", "threads", "samples/s", "ms/step", "peak RSS MB", "× PyTorch (same threads)", "target"];
-  const body = [...rows, ...torchRows].map((r) => {
-    const ratio = r.backend.startsWith("pytorch") ? undefined : ratioTo(r, torchRows);
-    const target = r.batch === 32 && r.backend === "wasm" ? TARGETS[r.model] : undefined;
-    return [
-      String(r.model), r.backend, String(r.batch), String(r.threads), r.samplesPerSec.toFixed(0), r.msPerStep.toFixed(1), r.peakRssMb.toFixed(0),
-      ratio === undefined ? "" : `${ratio.toFixed(2)}×`,
-      target === undefined || ratio === undefined ? "" : `≥ ${target}× ${ratio >= target ? "PASS" : "MISS"}`,
-    ];
-  });
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
-}
-
-async function worker(spec: { backend: string; models: number[]; batchSizes: number[]; warmup: number; steps: number; profile: boolean }): Promise<void> {
+async function worker(spec: WorkerSpec): Promise<void> {
   const tf = await import("@tensorflow/tfjs");
   const fm = await import("../lib/src/index");
-  const info = await fm.initBackend(spec.backend === "cpu" ? "cpu" : "wasm");
-  const build = (k: number): import("@tensorflow/tfjs").LayersModel => {
+  const emit = (r: WorkerResult): void => void process.stdout.write(`@@ ${JSON.stringify(r)}\n`);
+  const request = spec.backend === "wasm-minimal" ? "wasm" : spec.backend;
+  let info;
+  try {
+    info = await fm.initBackend(request as Parameters<typeof fm.initBackend>[0]);
+  } catch (err) {
+    if (spec.probe) return emit({ unavailable: (err as Error).message });
+    throw err;
+  }
+  emit({ info: info as unknown as Record<string, unknown> });
+  if (spec.probe) return;
+  const k = spec.model!;
+  const bs = spec.batch!;
+
+  const build = (): LayersModel => {
     if (k === 1) return fm.buildModel("cnn_maxpool", { seed: 1 });
     if (k === 2) return fm.buildModel("cnn64", { seed: 1 });
+    let seed = 10;
     const conv = (filters: number, first = false) =>
-      tf.layers.conv2d({ filters, kernelSize: 3, padding: "same", activation: "relu", ...(first ? { inputShape: [28, 28, 1] } : {}), kernelInitializer: tf.initializers.glorotUniform({ seed: filters }) });
+      tf.layers.conv2d({
+        filters, kernelSize: 3, padding: "same", activation: "relu", ...(first ? { inputShape: [28, 28, 1] } : {}),
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }),
+      });
     const m = tf.sequential({
+      name: "deep_cnn",
       layers: [
-        conv(32, true), conv(32), tf.layers.maxPooling2d({ poolSize: 2 }), conv(64), conv(64), tf.layers.maxPooling2d({ poolSize: 2 }),
-        tf.layers.flatten(), tf.layers.dense({ units: 256, activation: "relu" }), new fm.SeededDropout({ rate: 0.5, seed: 3 }), tf.layers.dense({ units: 10, activation: "softmax" }),
+        conv(32, true), conv(32), tf.layers.maxPooling2d({ poolSize: 2 }),
+        conv(64), conv(64), tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({ units: 256, activation: "relu", kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }) }),
+        new fm.SeededDropout({ rate: 0.5, seed: 3 }),
+        tf.layers.dense({ units: 10, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }) }),
       ],
     });
     m.compile({ optimizer: tf.train.adam(1e-3), loss: "sparseCategoricalCrossentropy", metrics: ["accuracy"] });
     return m;
   };
-  let peak = 0;
-  for (const k of spec.models) {
-    for (const bs of spec.batchSizes) {
-      const model = build(k);
-      const xs = tf.randomNormal([bs, 28, 28, 1], 0, 1, "float32", 7);
-      const ys = tf.tidy(() => tf.floor(tf.randomUniform([bs], 0, 10, "float32", 8)));
-      for (let i = 0; i < spec.warmup; i++) await model.trainOnBatch(xs, ys);
-      const t0 = performance.now();
-      for (let i = 0; i < spec.steps; i++) await model.trainOnBatch(xs, ys);
-      const ms = (performance.now() - t0) / spec.steps;
-      peak = Math.max(peak, process.memoryUsage().rss);
-      const row: BenchRow = { model: k, backend: spec.backend, batch: bs, threads: info.threads || 1, msPerStep: ms, samplesPerSec: (bs * 1000) / ms, peakRssMb: peak / 2 ** 20 };
-      let top: string | undefined;
-      if (spec.profile && bs === spec.batchSizes[0]) {
-        const p = await tf.profile(async () => { await model.trainOnBatch(xs, ys); });
-        const agg: Record<string, number> = {};
-        for (const kk of p.kernels) agg[kk.name] = (agg[kk.name] ?? 0) + Number(kk.kernelTimeMs);
-        top = Object.entries(agg).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, v]) => `${n} ${v.toFixed(1)} ms`).join(", ");
-      }
-      console.log(`@@ ${JSON.stringify({ row, top })}`);
-      fm.disposeModel(model);
-      tf.dispose([xs, ys]);
-    }
+
+  const model = build();
+  const xs = tf.randomNormal([bs, 28, 28, 1], 0, 1, "float32", 7);
+  const ys = tf.tidy(() => tf.floor(tf.randomUniform([bs], 0, 10, "float32", 8)));
+  // trainOnBatch reads the loss back, so each step has finished when its promise resolves.
+  for (let i = 0; i < spec.warmup!; i++) await model.trainOnBatch(xs, ys);
+  const t0 = performance.now();
+  for (let i = 0; i < spec.steps!; i++) await model.trainOnBatch(xs, ys);
+  const ms = (performance.now() - t0) / spec.steps!;
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  emit({
+    row: { model: k, backend: spec.backend, batch: bs, threads: info.threads || 1, warmup: spec.warmup, steps: spec.steps, msPerStep: ms, samplesPerSec: (bs * 1000) / ms, peakRssMb },
+  });
+  if (spec.profile) {
+    const t1 = performance.now();
+    const p = await tf.profile(async () => {
+      await model.trainOnBatch(xs, ys);
+    });
+    const stepMs = performance.now() - t1;
+    const kernels = p.kernels.map((kk) => ({ name: kk.name, kernelTimeMs: kk.kernelTimeMs as number | { error: string } }));
+    const kernelMs = kernels.reduce((s, kk) => s + (typeof kk.kernelTimeMs === "number" ? kk.kernelTimeMs : 0), 0);
+    emit({ profile: { model: k, batch: bs, stepMs, kernelMs, top: topKernels(kernels, 8) } });
   }
+  fm.disposeModel(model);
+  tf.dispose([xs, ys]);
 }
 
-function runWorker(backend: string, o: BenchOptions, env: NodeJS.ProcessEnv): { rows: BenchRow[]; profiles: string[] } {
-  // The slow columns get few batches, so the default run stays within minutes.
-  const steps = backend === "cpu" ? Math.min(o.steps, 2) : backend === "wasm-minimal" ? Math.min(o.steps, 4) : o.steps;
-  const warmup = backend === "wasm" ? o.warmup : 1;
-  const spec = { backend, models: o.models, batchSizes: o.batchSizes, warmup, steps, profile: o.profile && backend === "wasm" };
-  console.log(`running ${backend} (${o.models.length} models × ${o.batchSizes.length} batch sizes, ${steps} timed batches each)…`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", __filename, "--worker", JSON.stringify(spec)], { cwd: REPO, env, encoding: "utf8", maxBuffer: 64 << 20 });
-  if (r.status !== 0) throw new Error(`${backend} worker failed (exit ${r.status}):\n${(r.stderr || r.stdout).split("\n").slice(-15).join("\n")}`);
-  const rows: BenchRow[] = [];
-  const profiles: string[] = [];
-  for (const line of r.stdout.split("\n")) {
-    if (!line.startsWith("@@ ")) continue;
-    const { row, top } = JSON.parse(line.slice(3)) as { row: BenchRow; top?: string };
-    rows.push(row);
-    console.log(`  model ${row.model}, batch ${row.batch}: ${row.samplesPerSec.toFixed(0)} samples/s`);
-    if (top) profiles.push(`model ${row.model} (batch ${row.batch}): ${top}`);
-  }
-  return { rows, profiles };
+// ---------------------------------------------------------------- orchestration (parent)
+
+function tail(s: string, n = 12): string {
+  return s.trimEnd().split("\n").slice(-n).join("\n");
 }
 
-function pythonWithTorch(): string | undefined {
+function runWorker(spec: WorkerSpec, env: NodeJS.ProcessEnv): WorkerResult[] {
+  const timeout = spec.backend === "cpu" ? CHILD_TIMEOUT_MS.cpu : CHILD_TIMEOUT_MS.default;
+  const r = spawnSync(process.execPath, ["--import", "tsx", __filename, "--worker", JSON.stringify(spec)], {
+    cwd: REPO, env, encoding: "utf8", maxBuffer: 64 << 20, timeout, killSignal: "SIGKILL",
+  });
+  if (r.error) throw new Error(`${r.error.message}${(r.error as NodeJS.ErrnoException).code === "ETIMEDOUT" ? ` (time limit ${timeout / 1000} s)` : ""}`);
+  if (r.status !== 0) throw new Error(`exit ${r.status ?? r.signal}:\n${tail(r.stderr || r.stdout)}`);
+  const out = r.stdout.split("\n").filter((l) => l.startsWith("@@ ")).map((l) => JSON.parse(l.slice(3)) as WorkerResult);
+  if (!out.length) throw new Error(`no result line from the worker:\n${tail(r.stderr || r.stdout)}`);
+  return out;
+}
+
+interface Torch { python: string; version: string }
+
+/** /usr/bin/python3 first (Debian's python3-torch), then python3 on PATH; the reason when neither has torch. */
+function findTorch(): Torch | { skipped: string } {
+  const reasons: string[] = [];
   for (const py of ["/usr/bin/python3", "python3"]) {
-    const r = spawnSync(py, ["-c", "import torch"], { encoding: "utf8" });
-    if (r.status === 0) return py;
+    const r = spawnSync(py, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", timeout: 120_000 });
+    if (r.status === 0) return { python: py, version: r.stdout.trim() };
+    reasons.push(`${py}: ${r.error ? r.error.message : firstLine(tail(r.stderr, 1))}`);
   }
-  return undefined;
+  return { skipped: `${reasons.join("; ")} (on Debian: apt-get install python3-torch)` };
+}
+
+function runTorch(t: Torch, model: number, batch: number, threads: number, warmup: number, steps: number): BenchRow {
+  const args = [path.join(__dirname, "bench_torch.py"), "--threads", String(threads), "--models", String(model), "--batch-sizes", String(batch), "--warmup", String(warmup), "--steps", String(steps)];
+  const r = spawnSync(t.python, args, { encoding: "utf8", timeout: CHILD_TIMEOUT_MS.default, killSignal: "SIGKILL" });
+  if (r.error) throw new Error(r.error.message);
+  if (r.status !== 0) throw new Error(`bench_torch.py exit ${r.status ?? r.signal}:\n${tail(r.stderr)}`);
+  const j = JSON.parse(r.stdout.trim().split("\n").pop()!) as BenchRow;
+  return { model, backend: `pytorch-${threads}t`, batch, threads, warmup, steps, msPerStep: j.msPerStep, samplesPerSec: j.samplesPerSec, peakRssMb: j.peakRssMb };
+}
+
+function gitCommit(): { commit?: string; dirty?: boolean } {
+  const c = spawnSync("git", ["rev-parse", "HEAD"], { cwd: REPO, encoding: "utf8" });
+  if (c.status !== 0) return {};
+  const s = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: REPO, encoding: "utf8" });
+  return { commit: c.stdout.trim(), dirty: s.status === 0 ? s.stdout.trim() !== "" : undefined };
 }
 
 function main(argv: string[]): number {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
   const o = parseBenchArgs(argv);
   const t0 = Date.now();
-  const rows: BenchRow[] = [];
-  const profiles: string[] = [];
-  const configs: Array<[string, NodeJS.ProcessEnv]> = [
-    ["wasm", { ...process.env, FMNIST_WASM_KERNELS: "fast" }],
-    ["wasm-minimal", { ...process.env, FMNIST_WASM_KERNELS: "minimal" }],
-    ...(o.cpu ? [["cpu", { ...process.env }] as [string, NodeJS.ProcessEnv]] : []),
-  ];
-  for (const [name, env] of configs) {
-    const r = runWorker(name, o, env);
-    rows.push(...r.rows);
-    profiles.push(...r.profiles);
+  const failures: Array<{ what: string; error: string }> = [];
+  const backendInfo: Record<string, unknown> = {};
+
+  // Which columns: wasm (our kernels) and wasm-minimal always, cpu behind --cpu, tfjs-node when it loads.
+  const envFor = (b: string): NodeJS.ProcessEnv => {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    delete env.FMNIST_BACKEND;
+    if (b === "wasm") env.FMNIST_WASM_KERNELS = "fast";
+    else if (b === "wasm-minimal") env.FMNIST_WASM_KERNELS = "minimal";
+    else delete env.FMNIST_WASM_KERNELS;
+    return env;
+  };
+  const backends = ["wasm", "wasm-minimal"];
+  let tensorflowStatus: string;
+  try {
+    const probe = runWorker({ backend: "tensorflow", probe: true }, envFor("tensorflow"));
+    const un = probe.find((p) => p.unavailable)?.unavailable;
+    if (un) tensorflowStatus = `not available: ${tensorflowReason(un)}`;
+    else {
+      tensorflowStatus = "available";
+      backendInfo.tensorflow = probe.find((p) => p.info)?.info;
+      backends.push("tensorflow");
+    }
+  } catch (err) {
+    tensorflowStatus = `not available: probe failed (${firstLine((err as Error).message)})`;
   }
-  console.log("tensorflow (tfjs-node): not benchmarked here; it is used automatically where @tensorflow/tfjs-node loads.");
+  console.log(`tensorflow (tfjs-node): ${tensorflowStatus}`);
+  if (o.cpu) backends.push("cpu");
+
+  const torch = findTorch();
+  const torchThreads = [1, 2];
+  if ("skipped" in torch) console.log(`PyTorch: skipped, no python3 can import torch (${torch.skipped}); printing ours only.`);
+  else console.log(`PyTorch ${torch.version} (${torch.python}): rows on ${torchThreads.join(" and ")} threads, same warm-up/timed batches as wasm.`);
+
+  type Job = { label: string; run: () => BenchRow };
+  const rows: BenchRow[] = [];
   const torchRows: BenchRow[] = [];
-  let torchVersion: string | undefined;
-  const py = pythonWithTorch();
-  if (!py) console.log("PyTorch: skipped (no python3 with torch; on Debian: apt-get install python3-torch).");
-  else {
-    for (const threads of [1, 2]) {
-      console.log(`running PyTorch (${threads} thread${threads > 1 ? "s" : ""})…`);
-      const r = spawnSync(py, [path.join(__dirname, "bench_torch.py"), "--threads", String(threads), "--batch-sizes", o.batchSizes.join(","), "--warmup", String(o.warmup), "--steps", String(o.steps), "--models", o.models.join(",")], { encoding: "utf8" });
-      if (r.status !== 0) throw new Error(`bench_torch.py failed: ${r.stderr.split("\n").slice(-5).join("\n")}`);
-      for (const line of r.stdout.trim().split("\n")) {
-        const t = JSON.parse(line) as BenchRow & { torch: string };
-        torchVersion = t.torch;
-        torchRows.push({ model: t.model, backend: `pytorch-${threads}t`, batch: t.batch, threads, msPerStep: t.msPerStep, samplesPerSec: t.samplesPerSec, peakRssMb: t.peakRssMb });
+  const profiles: ProfileEntry[] = [];
+  const jobs: Job[] = [];
+  for (const model of o.models) {
+    for (const batch of o.batchSizes) {
+      for (const b of backends) {
+        const n = batchesFor(b, o);
+        // Torch right after wasm, so the compared pair is measured back to back.
+        const ourJob: Job = {
+          label: `model ${model} · ${b} · batch ${batch} (${n.warmup} warm-up + ${n.steps} timed)`,
+          run: () => {
+            const profile = o.profile && b === "wasm" && batch === o.batchSizes[0];
+            const out = runWorker({ backend: b, model, batch, warmup: n.warmup, steps: n.steps, profile }, envFor(b));
+            const info = out.find((x) => x.info)?.info;
+            if (info && !backendInfo[b]) backendInfo[b] = info;
+            const row = out.find((x) => x.row)?.row;
+            if (!row) throw new Error("the worker returned no row");
+            rows.push(row);
+            const p = out.find((x) => x.profile)?.profile;
+            if (p) profiles.push(p);
+            return row;
+          },
+        };
+        jobs.push(ourJob);
+        if (b === "wasm" && !("skipped" in torch)) {
+          for (const threads of torchThreads) {
+            jobs.push({
+              label: `model ${model} · pytorch-${threads}t · batch ${batch} (${o.warmup} warm-up + ${o.steps} timed)`,
+              run: () => {
+                const row = runTorch(torch, model, batch, threads, o.warmup, o.steps);
+                torchRows.push(row);
+                return row;
+              },
+            });
+          }
+        }
       }
     }
   }
+
+  jobs.forEach((job, i) => {
+    const started = Date.now();
+    process.stdout.write(`[${i + 1}/${jobs.length}] ${job.label}… `);
+    try {
+      const last = job.run();
+      console.log(`${last.samplesPerSec.toFixed(0)} samples/s, ${last.msPerStep.toFixed(1)} ms/step (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    } catch (err) {
+      console.log("FAILED");
+      failures.push({ what: job.label, error: (err as Error).message });
+      console.error(`  ${(err as Error).message.split("\n").join("\n  ")}`);
+    }
+  });
+
   console.log(`\n${formatTable(rows, torchRows)}\n`);
-  for (const [k, v] of Object.entries(MODEL_LEGEND)) if (o.models.includes(Number(k))) console.log(`model ${k}: ${v}`);
-  console.log("Inputs: random normal images, random labels; Adam 1e-3; wasm runs on one thread (tfjs-backend-wasm uses no threads in Node).");
-  console.log(`Targets (wasm, batch 32, vs PyTorch on 1 thread): model 1 ≥ ${TARGETS[1]}×, models 2 and 3 ≥ ${TARGETS[2]}×.`);
-  if (profiles.length) console.log(`\nHottest kernels of one wasm training step:\n${profiles.map((p) => `  ${p}`).join("\n")}`);
+  console.log("Models:");
+  for (const m of o.models) console.log(`  ${m}: ${MODEL_LEGEND[m]}`);
+  console.log(`Inputs: ${INPUTS}. Optimizer: Adam, lr 1e-3, sparse categorical cross-entropy (PyTorch: CrossEntropyLoss on logits).`);
+  console.log("Threads: tfjs-backend-wasm runs on one thread in Node; PyTorch rows use torch.set_num_threads(1) and (2) as a reference.");
+  console.log(`Batches: wasm and PyTorch ${o.warmup} warm-up + ${o.steps} timed; wasm-minimal ${batchesFor("wasm-minimal", o).warmup} + ${batchesFor("wasm-minimal", o).steps}${o.cpu ? `; cpu ${batchesFor("cpu", o).warmup} + ${batchesFor("cpu", o).steps}` : ""}. Peak RSS: each row's own process (maxRSS).`);
+  console.log(`tensorflow (tfjs-node): ${tensorflowStatus}`);
+
+  const targets = checkTargets(rows, torchRows, o.models);
+  console.log(`\nTargets (wasm, batch ${TARGET_BATCH}, samples/s over PyTorch on 1 thread):`);
+  for (const t of targets) {
+    console.log(`  model ${t.model}: ≥ ${t.target}×  ${t.ratio === undefined ? "n/a" : `${t.ratio.toFixed(2)}×`}  ${t.verdict}${t.verdict === "n/a" ? ("skipped" in torch ? " (PyTorch skipped)" : " (row missing)") : ""}`);
+  }
+  if (!o.batchSizes.includes(TARGET_BATCH)) console.log(`  (batch ${TARGET_BATCH} was not run: no target check)`);
+
+  if (profiles.length) {
+    console.log("\nHottest kernels of one wasm training step (tf.profile, kernelTimeMs summed by kernel name):");
+    for (const p of profiles) {
+      console.log(`  model ${p.model}, batch ${p.batch}: step ${p.stepMs.toFixed(1)} ms wall, ${p.kernelMs.toFixed(1)} ms in kernels`);
+      for (const k of p.top) console.log(`    ${k.name.padEnd(24)} ${k.ms.toFixed(2).padStart(8)} ms  ${(k.share * 100).toFixed(1).padStart(5)}%  ${String(k.calls).padStart(3)} calls`);
+    }
+  }
+
   const stamp = new Date().toISOString();
   const file = path.join(REPO, "artifacts", "bench", `bench-${stamp.replace(/[:.]/g, "-")}.json`);
-  const commit = spawnSync("git", ["rev-parse", "--short", "HEAD"], { cwd: REPO, encoding: "utf8" }).stdout.trim() || undefined;
-  writeFileAtomic(file, JSON.stringify({ date: stamp, commit, node: process.version, cores: os.cpus().length, torch: torchVersion, options: o, rows, torchRows, profiles }, null, 2));
-  console.log(`\nresults: ${path.relative(REPO, file)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tfjsVersion = (require("@tensorflow/tfjs/package.json") as { version: string }).version;
+  const runtimeSec = (Date.now() - t0) / 1000;
+  const json = {
+    date: stamp,
+    ...gitCommit(),
+    node: process.version,
+    tfjs: tfjsVersion,
+    backends: backendInfo,
+    tensorflow: tensorflowStatus,
+    cores: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    torch: "skipped" in torch ? { skipped: torch.skipped } : { version: torch.version, python: torch.python, threads: torchThreads },
+    options: o,
+    inputs: INPUTS,
+    models: Object.fromEntries(o.models.map((m) => [m, MODEL_LEGEND[m]])),
+    rows: rows.map((r) => ({ ...r, ratioToTorch: ratioTo(r, torchRows), speedupOverMinimal: r.backend === "wasm" ? speedupOver(r, rows, "wasm-minimal") : undefined })),
+    torchRows,
+    targets,
+    profiles,
+    failures,
+    runtimeSec,
+  };
+  writeFileAtomic(file, `${JSON.stringify(json, null, 2)}\n`);
+  console.log(`\nresults: ${path.relative(REPO, file)}`);
+  console.log(`total runtime: ${runtimeSec.toFixed(0)} s`);
+  if (failures.length) {
+    console.error(`\nbench: ${failures.length} row(s) failed to run:\n${failures.map((f) => `  ${f.what}: ${firstLine(f.error)}`).join("\n")}`);
+    return 1;
+  }
   return 0;
 }
 
 if (require.main === module) {
   const argv = process.argv.slice(2);
   if (argv[0] === "--worker") {
-    const spec = JSON.parse(argv[1]) as Parameters<typeof worker>[0];
+    const spec = JSON.parse(argv[1]) as WorkerSpec;
     worker(spec).catch((err: unknown) => {
       console.error(err instanceof Error ? err.stack : String(err));
       process.exit(1);
