@@ -49,7 +49,7 @@ async function worker(spec: WorkerSpec): Promise<void> {
   const tf = await import("@tensorflow/tfjs");
   const fm = await import("../lib/src/index");
   const emit = (r: WorkerResult): void => void process.stdout.write(`@@ ${JSON.stringify(r)}\n`);
-  const request = spec.backend === "wasm-minimal" ? "wasm" : spec.backend;
+  const request = spec.backend.startsWith("wasm") ? "wasm" : spec.backend;
   let info;
   try {
     info = await fm.initBackend(request as Parameters<typeof fm.initBackend>[0]);
@@ -173,12 +173,15 @@ function main(argv: string[]): number {
   const envFor = (b: string): NodeJS.ProcessEnv => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.FMNIST_BACKEND;
-    if (b === "wasm") env.FMNIST_WASM_KERNELS = "fast";
-    else if (b === "wasm-minimal") env.FMNIST_WASM_KERNELS = "minimal";
-    else delete env.FMNIST_WASM_KERNELS;
+    delete env.FMNIST_WASM_KERNELS;
+    delete env.FMNIST_WASM_THREADS;
+    if (b === "wasm") Object.assign(env, { FMNIST_WASM_KERNELS: "fast", FMNIST_WASM_THREADS: "1" });
+    else if (b === "wasm-2t") Object.assign(env, { FMNIST_WASM_KERNELS: "fast", FMNIST_WASM_THREADS: "2" });
+    else if (b === "wasm-minimal") Object.assign(env, { FMNIST_WASM_KERNELS: "minimal", FMNIST_WASM_THREADS: "1" });
     return env;
   };
-  const backends = ["wasm", "wasm-minimal"];
+  // "wasm-2t": the same kernels on the threaded XNNPACK build with two threads (both cores here).
+  const backends = os.cpus().length >= 2 ? ["wasm", "wasm-2t", "wasm-minimal"] : ["wasm", "wasm-minimal"];
   let tensorflowStatus: string;
   try {
     const probe = runWorker({ backend: "tensorflow", probe: true }, envFor("tensorflow"));
@@ -226,7 +229,8 @@ function main(argv: string[]): number {
           },
         };
         jobs.push(ourJob);
-        if (b === "wasm" && !("skipped" in torch)) {
+        const torchAfter = backends.includes("wasm-2t") ? "wasm-2t" : "wasm";
+        if (b === torchAfter && !("skipped" in torch)) {
           for (const threads of torchThreads) {
             jobs.push({
               label: `model ${model} · pytorch-${threads}t · batch ${batch} (${o.warmup} warm-up + ${o.steps} timed)`,
@@ -259,7 +263,7 @@ function main(argv: string[]): number {
   console.log("Models:");
   for (const m of o.models) console.log(`  ${m}: ${MODEL_LEGEND[m]}`);
   console.log(`Inputs: ${INPUTS}. Optimizer: Adam, lr 1e-3, sparse categorical cross-entropy (PyTorch: CrossEntropyLoss on logits).`);
-  console.log("Threads: tfjs-backend-wasm runs on one thread in Node; PyTorch rows use torch.set_num_threads(1) and (2) as a reference.");
+  console.log("Threads: wasm and wasm-minimal run on one thread; wasm-2t on two (the threaded XNNPACK build, see lib/src/backend/wasm-threads.ts); PyTorch rows use torch.set_num_threads(1) and (2). Ratios compare equal thread counts.");
   console.log(`Batches: wasm and PyTorch ${o.warmup} warm-up + ${o.steps} timed; wasm-minimal ${batchesFor("wasm-minimal", o).warmup} + ${batchesFor("wasm-minimal", o).steps}${o.cpu ? `; cpu ${batchesFor("cpu", o).warmup} + ${batchesFor("cpu", o).steps}` : ""}. Peak RSS: each row's own process (maxRSS).`);
   console.log(`tensorflow (tfjs-node): ${tensorflowStatus}`);
 
@@ -269,6 +273,13 @@ function main(argv: string[]): number {
     console.log(`  model ${t.model}: ≥ ${t.target}×  ${t.ratio === undefined ? "n/a" : `${t.ratio.toFixed(2)}×`}  ${t.verdict}${t.verdict === "n/a" ? ("skipped" in torch ? " (PyTorch skipped)" : " (row missing)") : ""}`);
   }
   if (!o.batchSizes.includes(TARGET_BATCH)) console.log(`  (batch ${TARGET_BATCH} was not run: no target check)`);
+  const twoThreads = o.models.map((model) => {
+    const ours = rows.find((r) => r.backend === "wasm-2t" && r.model === model && r.batch === TARGET_BATCH);
+    return { model, ratio: ours ? ratioTo(ours, torchRows) : undefined };
+  }).filter((x) => x.ratio !== undefined);
+  if (twoThreads.length) {
+    console.log(`Both cores (wasm-2t over PyTorch on 2 threads, batch ${TARGET_BATCH}; stretch goal for model 1: parity): ${twoThreads.map((x) => `model ${x.model} ${x.ratio!.toFixed(2)}×`).join(", ")}`);
+  }
 
   if (profiles.length) {
     console.log("\nHottest kernels of one wasm training step (tf.profile, kernelTimeMs summed by kernel name):");
@@ -296,7 +307,7 @@ function main(argv: string[]): number {
     options: o,
     inputs: INPUTS,
     models: Object.fromEntries(o.models.map((m) => [m, MODEL_LEGEND[m]])),
-    rows: rows.map((r) => ({ ...r, ratioToTorch: ratioTo(r, torchRows), speedupOverMinimal: r.backend === "wasm" ? speedupOver(r, rows, "wasm-minimal") : undefined })),
+    rows: rows.map((r) => ({ ...r, ratioToTorch: ratioTo(r, torchRows), speedupOverMinimal: r.backend.startsWith("wasm") && r.backend !== "wasm-minimal" ? speedupOver(r, rows, "wasm-minimal") : undefined })),
     torchRows,
     targets,
     profiles,

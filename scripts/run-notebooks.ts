@@ -11,6 +11,7 @@ import {
   readBaseline,
   readResults,
   writeBaseline,
+  type BaselineFile,
   type NotebookCheck,
   type ResultsLike,
 } from "./runner/baseline";
@@ -19,6 +20,7 @@ import { fmtMs, installKernelCleanup } from "./runner/kernel-client";
 import { Progress } from "./runner/progress";
 import { formatSummary, summaryRow, type RunSummary, type SummaryRow } from "./runner/summary";
 import { writeJsonAtomic } from "./runner/atomic";
+import { readDependencies, runScheduled } from "./runner/schedule";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -98,7 +100,7 @@ export async function main(argv: string[]): Promise<number> {
   const outputDir = o.outputDir ?? path.join(artifactsDir, "executed", o.profile);
   const baselineFile = o.baselineFile ?? path.join(REPO_ROOT, "notebooks", "baselines", `${o.profile}.json`);
   const checking = o.check || o.updateBaseline;
-  let baseline;
+  let baseline: BaselineFile;
   try {
     baseline = readBaseline(baselineFile, o.profile);
   } catch (err) {
@@ -113,6 +115,10 @@ export async function main(argv: string[]): Promise<number> {
     FMNIST_ARTIFACTS_DIR: artifactsDir,
     FMNIST_UNDER_TEST: "1",
   };
+  // Several notebooks at once share the cores: one wasm thread each unless the user chose otherwise.
+  if (o.jobs > 1 && files.length > 1 && process.env.FMNIST_WASM_THREADS === undefined && o.overrides.FMNIST_WASM_THREADS === undefined) {
+    parameters.FMNIST_WASM_THREADS = "1";
+  }
   const env: NodeJS.ProcessEnv = { ...process.env, ...parameters };
 
   const startedAt = new Date();
@@ -126,10 +132,23 @@ export async function main(argv: string[]): Promise<number> {
     `running ${files.length} notebook(s), profile ${o.profile}${Object.keys(o.overrides).length ? `, ${Object.entries(o.overrides).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}; executed copies → ${o.inPlace ? "in place" : outputDir}`,
   );
 
-  for (let i = 0; i < files.length; i++) {
+  let deps: Map<string, string[]>;
+  try {
+    deps = readDependencies(files);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
+  const names = files.map((f) => path.basename(f, ".ipynb"));
+  const byName = new Map<string, { row: SummaryRow; check?: NotebookCheck }>();
+  const parallel = o.jobs > 1 && files.length > 1;
+  if (parallel) console.error(`up to ${o.jobs} notebooks at once (one kernel each)`);
+
+  const runOne = async (name: string, i: number): Promise<boolean> => {
     const file = files[i];
-    const name = path.basename(file, ".ipynb");
-    progress.notebook(i + 1, files.length, name);
+    // Several notebooks at once: plain lines tagged with the notebook, never a redrawn status line.
+    const observer = parallel ? new Progress(process.stderr, false, 60_000, `[${name}] `, t0) : progress;
+    observer.notebook(i + 1, files.length, name);
     const notebookStart = new Date();
     const run = await executeNotebook(file, {
       outputPath: o.inPlace ? file : path.join(outputDir, path.basename(file)),
@@ -138,7 +157,7 @@ export async function main(argv: string[]): Promise<number> {
       cellTimeoutMs: o.cellTimeoutSec * 1000,
       notebookBudgetMs: o.notebookTimeoutSec * 1000,
       startTimeoutMs: o.kernelTimeoutSec * 1000,
-      observer: progress,
+      observer,
     });
     let check: NotebookCheck | undefined;
     let results: ResultsLike | undefined;
@@ -150,7 +169,6 @@ export async function main(argv: string[]): Promise<number> {
         check = compareNotebook(name, results, base, { strictTime: o.strictTime, timeFactor: o.timeFactor, durationSec: run.durationSec });
         if (!results && base) check.note = "note" in r ? r.note : undefined;
         if (!results && !base && "note" in r && o.requireBaseline) check = { notebook: name, status: "no-results", rows: [], note: r.note };
-        checks.push(check);
         if (o.updateBaseline && results) {
           baseline.notebooks[name] = baselineEntryFromResults(results, o.profile, base, run.durationSec);
         }
@@ -161,20 +179,30 @@ export async function main(argv: string[]): Promise<number> {
       check !== undefined &&
       (check.status === "regression" || check.status === "no-results" || (check.status === "no-baseline" && o.requireBaseline));
     const verdict = run.status !== "ok" ? `✗ ${run.status}` : checkFailed ? `✗ ${check?.status}` : "✓ ok";
-    progress.done(
+    observer.done(
       `${verdict.padEnd(10)} ${name} (${fmtMs(run.durationSec * 1000)}, ${run.executedCells}/${run.codeCells} cells${check ? `, check: ${check.status}` : ""})`,
     );
     if (check?.note) console.error(`  ${check.note}`);
     printFailure(run);
-    rows.push(summaryRow(run, check, results?.metrics));
+    byName.set(name, { row: summaryRow(run, check, results?.metrics), check });
     if (run.status !== "ok" || checkFailed) {
       failed = true;
       failedCount++;
     }
-    if (run.status !== "ok" && !o.keepGoing && i < files.length - 1) {
-      console.error(`stopping the series (use --keep-going to run the remaining ${files.length - i - 1} notebook(s)).`);
-      break;
-    }
+    // Only a notebook that did not run stops the series; a check failure is reported at the end.
+    return run.status === "ok";
+  };
+
+  const { skipped } = await runScheduled(names, deps, parallel ? o.jobs : 1, o.keepGoing, runOne);
+  if (skipped.length > 0) {
+    console.error(`stopped the series: ${skipped.length} notebook(s) not run (${skipped.join(", ")}); use --keep-going to run them anyway.`);
+  }
+  // Summary and checks in series order, whatever order the notebooks finished in.
+  for (const name of names) {
+    const r = byName.get(name);
+    if (!r) continue;
+    rows.push(r.row);
+    if (r.check) checks.push(r.check);
   }
 
   if (checks.length > 0) {

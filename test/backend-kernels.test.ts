@@ -36,6 +36,19 @@ async function onBoth(f: () => tf.Tensor[]): Promise<[Float32Array[], Float32Arr
   return [cpu, wasm];
 }
 
+/** Compiles `model` (Adam, 3 classes), takes 21 steps on `xs`: no tensor count change after the first, and the loss falls. */
+async function assertWarmStepsLeakNothing(model: tf.Sequential, xs: tf.Tensor): Promise<void> {
+  model.compile({ optimizer: tf.train.adam(0.01), loss: "sparseCategoricalCrossentropy" });
+  const ys = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], "float32");
+  const first = (await model.trainOnBatch(xs, ys)) as number;
+  const before = tf.memory().numTensors;
+  let last = first;
+  for (let i = 0; i < 20; i++) last = (await model.trainOnBatch(xs, ys)) as number;
+  assert.equal(tf.memory().numTensors, before);
+  assert.ok(last < first, `loss ${first} → ${last}`);
+  model.dispose();
+}
+
 test("Conv2DBackpropFilter on wasm matches cpu (shapes, strides, paddings, odd batches)", async () => {
   const cases = [
     { n: 1, h: 5, w: 5, c: 1, f: 2, k: 3, s: 1, pad: "valid" },
@@ -110,14 +123,74 @@ test("a warm CNN training step on wasm leaks no tensors and lowers the loss", as
       tf.layers.dense({ units: 3, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
     ],
   });
-  model.compile({ optimizer: tf.train.adam(0.01), loss: "sparseCategoricalCrossentropy" });
-  const xs = randomTensor([8, 12, 12, 1], 7);
-  const ys = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], "float32");
-  const first = (await model.trainOnBatch(xs, ys)) as number;
-  const before = tf.memory().numTensors;
-  let last = first;
-  for (let i = 0; i < 20; i++) last = (await model.trainOnBatch(xs, ys)) as number;
-  assert.equal(tf.memory().numTensors, before);
-  assert.ok(last < first, `loss ${first} → ${last}`);
-  model.dispose();
+  await assertWarmStepsLeakNothing(model, randomTensor([8, 12, 12, 1], 7));
+});
+
+test("Sum and Mean over leading axes on wasm match cpu; other reductions keep the original kernels", async () => {
+  const cases: { shape: number[]; axis: number | number[]; keepDims: boolean }[] = [
+    { shape: [7, 5, 3, 4], axis: [0, 1, 2], keepDims: false },
+    { shape: [7, 5, 3, 4], axis: [2, 1, 0], keepDims: true },
+    { shape: [9, 6], axis: 0, keepDims: false },
+    { shape: [3, 28, 28, 32], axis: [0, 1], keepDims: false },
+    { shape: [4, 5, 6], axis: [0, 2], keepDims: false }, // not a leading prefix: original kernel
+    { shape: [4, 5, 6], axis: -1, keepDims: true }, // innermost: original kernel
+    { shape: [4, 5], axis: [0, 1], keepDims: false }, // every axis: original kernel
+  ];
+  let seed = 300;
+  for (const cs of cases) {
+    const x = randomTensor(cs.shape, seed++);
+    const [cpu, wasm] = await onBoth(() => [tf.sum(x, cs.axis, cs.keepDims), tf.mean(x, cs.axis, cs.keepDims)]);
+    await tf.setBackend("cpu");
+    const shapes = [tf.sum(x, cs.axis, cs.keepDims).shape, tf.mean(x, cs.axis, cs.keepDims).shape];
+    await tf.setBackend("wasm");
+    assert.deepEqual([tf.sum(x, cs.axis, cs.keepDims).shape, tf.mean(x, cs.axis, cs.keepDims).shape], shapes, JSON.stringify(cs));
+    assert.ok(relErr(wasm[0], cpu[0]) <= 1e-4, `sum ${JSON.stringify(cs)}: ${relErr(wasm[0], cpu[0])}`);
+    assert.ok(relErr(wasm[1], cpu[1]) <= 1e-4, `mean ${JSON.stringify(cs)}: ${relErr(wasm[1], cpu[1])}`);
+  }
+  // Integer tensors are left to the original kernel (and keep their dtype).
+  await tf.setBackend("wasm");
+  const ints = tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], "int32");
+  assert.deepEqual(Array.from(tf.sum(ints, 0).dataSync()), [9, 12]);
+  assert.equal(tf.sum(ints, 0).dtype, "int32");
+});
+
+test("the batch-norm gradient on wasm (fused sums kernel) matches cpu for every input", async () => {
+  const cases = [
+    [5, 7, 6, 8],
+    [32, 28, 28, 4],
+    [9, 16], // dense-layer batch norm: [N, C]
+  ];
+  let seed = 400;
+  for (const shape of cases) {
+    const c = shape[shape.length - 1];
+    const axes = shape.slice(0, -1).map((_, i) => i);
+    const x = randomTensor(shape, seed++);
+    const scale = randomTensor([c], seed++);
+    const offset = randomTensor([c], seed++);
+    const dy = randomTensor(shape, seed++);
+    const f = (xx: tf.Tensor, s: tf.Tensor, o: tf.Tensor): tf.Tensor => {
+      const { mean, variance } = tf.moments(xx, axes);
+      return tf.batchNorm(xx, mean, variance, o, s, 1e-3);
+    };
+    const [cpu, wasm] = await onBoth(() => tf.tidy(() => tf.grads(f)([x, scale, offset], dy)));
+    ["x", "scale", "offset"].forEach((name, i) => {
+      assert.ok(relErr(wasm[i], cpu[i]) <= 1e-4, `${name} gradient ${JSON.stringify(shape)}: ${relErr(wasm[i], cpu[i])}`);
+    });
+  }
+});
+
+test("a warm training step of a batch-normalised CNN on wasm leaks no tensors", async () => {
+  await initBackend("wasm");
+  await tf.setBackend("wasm");
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [10, 10, 1], filters: 4, kernelSize: 3, padding: "same", useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      tf.layers.batchNormalization(),
+      tf.layers.activation({ activation: "relu" }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 3, activation: "softmax", kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
+    ],
+  });
+  await assertWarmStepsLeakNothing(model, randomTensor([8, 10, 10, 1], 9));
 });

@@ -90,3 +90,14 @@ test("tfjs-node reason: one line, from initBackend's message", () => {
   assert.doesNotMatch(r, /\n|npm install/);
   assert.match(tensorflowReason("Cannot find module '@tensorflow/tfjs-node'\nRequire stack: …"), /^Cannot find module '@tensorflow\/tfjs-node' \(optional;/);
 });
+
+test("the two-thread wasm column is compared with PyTorch on 2 threads and never counts for the 1-thread targets", () => {
+  const torch = [row("pytorch-1t", 1, 32, 2000), row("pytorch-2t", 1, 32, 3000, 2)];
+  const ours = [row("wasm", 1, 32, 1000), row("wasm-2t", 1, 32, 1800, 2), row("wasm-minimal", 1, 32, 300)];
+  assert.equal(ratioTo(ours[1], torch), 0.6);
+  assert.deepEqual(checkTargets(ours, torch, [1]).map((t) => t.ratio), [0.5]);
+  const lines = formatTable(ours, torch).split("\n").slice(2);
+  assert.deepEqual(lines.map((l) => l.split(/\s+/)[1]), ["wasm", "wasm-2t", "wasm-minimal", "pytorch-1t", "pytorch-2t"]);
+  const twoT = lines[1];
+  assert.match(twoT, /6\.00×\s+0\.60×$/, "speed-up over wasm-minimal and ratio to pytorch-2t, no target verdict");
+});

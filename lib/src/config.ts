@@ -76,7 +76,7 @@ export const ENV_KEYS: Readonly<Record<keyof Config, string>> = {
 };
 
 /** FMNIST_* variables that are not configuration but are allowed (set by the runner). */
-const OTHER_ALLOWED_ENV = new Set(["FMNIST_UNDER_TEST", "FMNIST_NOTEBOOK", "FMNIST_PROGRESS", "FMNIST_WASM_KERNELS"]);
+const OTHER_ALLOWED_ENV = new Set(["FMNIST_UNDER_TEST", "FMNIST_NOTEBOOK", "FMNIST_PROGRESS", "FMNIST_WASM_KERNELS", "FMNIST_WASM_THREADS"]);
 
 type IntKey = "seed" | "trainSize" | "valSize" | "testSize" | "epochs" | "batchSize";
 const INT_RANGES: Record<IntKey, [number, number]> = {

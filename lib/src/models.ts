@@ -157,7 +157,7 @@ class LayerKit {
   private reg(useL2: boolean): ReturnType<typeof tf.regularizers.l2> | undefined {
     return useL2 && this.o.l2 > 0 ? tf.regularizers.l2({ l2: this.o.l2 }) : undefined;
   }
-  conv(filters: number, opts: { input?: boolean; padding?: "valid" | "same"; activation?: "relu" | "linear"; l2?: boolean } = {}): tf.layers.Layer {
+  conv(filters: number, opts: { input?: boolean; padding?: "valid" | "same"; activation?: "relu" | "linear"; l2?: boolean; bias?: boolean } = {}): tf.layers.Layer {
     return tf.layers.conv2d({
       name: this.name("conv"),
       ...(opts.input ? { inputShape: INPUT_SHAPE } : {}),
@@ -165,6 +165,7 @@ class LayerKit {
       kernelSize: 3,
       padding: opts.padding ?? "valid",
       activation: opts.activation ?? "relu",
+      useBias: opts.bias ?? true,
       kernelInitializer: tf.initializers.glorotUniform({ seed: this.seeds.next() }),
       kernelRegularizer: this.reg(opts.l2 ?? false),
     });
@@ -314,8 +315,8 @@ const REGISTRY: Record<ModelName, Entry> = {
     defaults: { ...BASE_DEFAULTS, filters: 32, dropout: 0.3 },
     training: { epochs: 15, augment: { shift: 2, flip: true, rotate: 0 }, learningRateSchedule: { kind: "cosine", minFactor: 0.01 } },
     layers: (k, o) => [
-      k.conv(o.filters, { input: true, padding: "same", activation: "linear" }), k.batchNorm(), k.relu(), k.pool(),
-      k.conv(o.filters * 2, { padding: "same", activation: "linear" }), k.batchNorm(), k.relu(), k.pool(),
+      k.conv(o.filters, { input: true, padding: "same", activation: "linear", bias: false }), k.batchNorm(), k.relu(), k.pool(),
+      k.conv(o.filters * 2, { padding: "same", activation: "linear", bias: false }), k.batchNorm(), k.relu(), k.pool(),
       k.dropout(o.dropout),
       k.flatten(), k.dense(128, "relu"), k.dropout(o.dropout),
       k.dense(NUM_CLASSES, "softmax"),

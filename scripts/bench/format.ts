@@ -6,7 +6,7 @@
 /** One measured configuration: a (model, backend, batch size) trained in its own process. */
 export interface BenchRow {
   model: number;
-  /** "wasm", "wasm-minimal", "cpu", "tensorflow", "pytorch-1t", "pytorch-2t". */
+  /** "wasm", "wasm-2t", "wasm-minimal", "cpu", "tensorflow", "pytorch-1t", "pytorch-2t". */
   backend: string;
   batch: number;
   threads: number;
@@ -132,7 +132,7 @@ function sps(x: number): string {
 }
 
 /** Display order of our columns within one (model, batch); PyTorch rows follow by thread count. */
-const BACKEND_ORDER = ["wasm", "wasm-minimal", "tensorflow", "cpu"];
+const BACKEND_ORDER = ["wasm", "wasm-2t", "wasm-minimal", "tensorflow", "cpu"];
 
 /** The result table as aligned text: our rows, then PyTorch's, each ordered by model, batch and backend. */
 export function formatTable(rows: BenchRow[], torchRows: BenchRow[]): string {
@@ -145,7 +145,7 @@ export function formatTable(rows: BenchRow[], torchRows: BenchRow[]): string {
   const body = [...[...rows].sort(order), ...[...torchRows].sort(order)].map((r) => {
     const isTorch = r.backend.startsWith("pytorch");
     const ratio = isTorch ? undefined : ratioTo(r, torchRows);
-    const speedup = r.backend === "wasm" ? speedupOver(r, rows, "wasm-minimal") : undefined;
+    const speedup = r.backend === "wasm" || r.backend === "wasm-2t" ? speedupOver(r, rows, "wasm-minimal") : undefined;
     const target = r.batch === TARGET_BATCH && r.backend === "wasm" && r.threads === 1 ? TARGETS[r.model] : undefined;
     return [
       String(r.model), r.backend, String(r.batch), String(r.threads), sps(r.samplesPerSec), r.msPerStep.toFixed(1), r.peakRssMb.toFixed(0),

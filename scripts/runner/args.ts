@@ -21,6 +21,8 @@ export interface RunnerOptions {
   /** undefined = notebooks/baselines/<profile>.json */
   baselineFile?: string;
   keepGoing: boolean;
+  /** Notebooks run at once (each in its own kernel process); dependencies declared in notebook metadata are kept. */
+  jobs: number;
   cellTimeoutSec: number;
   notebookTimeoutSec: number;
   kernelTimeoutSec: number;
@@ -48,6 +50,8 @@ tslab kernel, writes executed copies and a summary, and optionally checks result
   --time-factor X          allowed slow-down against baseline timings (default 3)
   --baseline FILE          baseline file to use instead of notebooks/baselines/<profile>.json
   --keep-going             run the remaining notebooks after a failing one
+  --jobs N                 run up to N notebooks at once, one kernel each (default 1; 2 uses both cores
+                           of a 2-core machine). A notebook waits for those its metadata.fmnist.after lists.
   --output DIR             where executed notebooks go (default artifacts/executed/<profile>)
   --in-place               overwrite the source notebooks with the executed ones
   --notebooks-dir DIR      where to look for notebooks (default notebooks/)
@@ -84,6 +88,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
     strictTime: false,
     timeFactor: 3,
     keepGoing: false,
+    jobs: 1,
     cellTimeoutSec: NaN,
     notebookTimeoutSec: NaN,
     kernelTimeoutSec: NaN,
@@ -142,6 +147,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
       }
       case "--baseline": o.baselineFile = path.resolve(take()); break;
       case "--keep-going": o.keepGoing = true; break;
+      case "--jobs": {
+        const v = take();
+        o.jobs = /^\d+$/.test(v) ? Number(v) : NaN;
+        if (!(o.jobs >= 1 && o.jobs <= 16)) throw new Error(`--jobs must be a whole number from 1 to 16, got "${v}".`);
+        break;
+      }
       case "--output": o.outputDir = path.resolve(take()); break;
       case "--in-place": o.inPlace = true; break;
       case "--notebooks-dir": o.notebooksDir = path.resolve(take()); break;

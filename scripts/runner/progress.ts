@@ -7,7 +7,6 @@ export class Progress implements RunObserver {
   private timer: NodeJS.Timeout | undefined;
   private label = "";
   private cell = "";
-  private readonly runStart = performance.now();
   private nbStart = performance.now();
   private cellStart = performance.now();
   private lastBeat = 0;
@@ -16,11 +15,15 @@ export class Progress implements RunObserver {
    * @param out - stream to write to
    * @param live - redraw one line in place (TTY) instead of printing lines
    * @param heartbeatMs - in plain mode, how often to print "still running" for a long cell
+   * @param tag - prefix of plain-mode cell lines, to tell notebooks apart when several run at once
+   * @param runStart - when the whole run started (performance.now()), for the "total" figure
    */
   constructor(
     private readonly out: NodeJS.WriteStream | NodeJS.WritableStream = process.stderr,
     private readonly live = Boolean((process.stderr as NodeJS.WriteStream).isTTY),
     private readonly heartbeatMs = 60_000,
+    private readonly tag = "",
+    private readonly runStart = performance.now(),
   ) {}
 
   /** Starts a notebook. */
@@ -38,7 +41,7 @@ export class Progress implements RunObserver {
 
   kernelStarted(pid: number, ms: number): void {
     this.cell = "kernel started";
-    if (!this.live) this.out.write(`  kernel started in ${fmtMs(ms)} (pid ${pid})\n`);
+    if (!this.live) this.out.write(`  ${this.tag}kernel started in ${fmtMs(ms)} (pid ${pid})\n`);
   }
 
   cellStarted(j: number, m: number): void {
@@ -48,7 +51,7 @@ export class Progress implements RunObserver {
   }
 
   cellFinished(j: number, m: number, ms: number, ok: boolean): void {
-    if (!this.live) this.out.write(`  cell ${j}/${m} ${ok ? "ok" : "FAILED"} ${fmtMs(ms)}\n`);
+    if (!this.live) this.out.write(`  ${this.tag}cell ${j}/${m} ${ok ? "ok" : "FAILED"} ${fmtMs(ms)}\n`);
   }
 
   /** Ends a notebook with a one-line verdict. */
@@ -65,7 +68,7 @@ export class Progress implements RunObserver {
       this.out.write(`\r\x1b[2K${this.label}, ${this.cell || "…"}, ${elapsed}`);
     } else if (this.cell.startsWith("cell") && now - this.lastBeat >= this.heartbeatMs) {
       this.lastBeat = now;
-      this.out.write(`  ${this.cell} still running, ${fmtMs(now - this.cellStart)}; ${elapsed}\n`);
+      this.out.write(`  ${this.tag}${this.cell} still running, ${fmtMs(now - this.cellStart)}; ${elapsed}\n`);
     }
   }
 

@@ -2,3 +2,4 @@
 export * from "./select";
 export * from "./wasm-kernels";
 export * from "./batchnorm-grad";
+export * from "./wasm-threads";

@@ -10,6 +10,7 @@ import type { BackendRequest } from "../config";
 import { BACKEND_REQUESTS } from "../config";
 import { registerBatchNormGradient } from "./batchnorm-grad";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
+import { prepareWasmThreads, requestedWasmThreads, unrefWasmWorkers } from "./wasm-threads";
 
 /** What was chosen, and why; recorded with every result. */
 export interface BackendInfo {
@@ -67,14 +68,27 @@ async function useWasm(reason: string): Promise<BackendInfo> {
   if (set !== "fast" && set !== "minimal") throw new Error(`FMNIST_WASM_KERNELS = "${set}": choose fast (default) or minimal (only what training needs; for benchmarks).`);
   registerWasmTrainingKernels(set);
   if (set === "fast") registerBatchNormGradient();
-  if (!(await tf.setBackend("wasm"))) throw new Error("The wasm backend failed to initialise (see the messages above).");
-  await tf.ready();
+  const wanted = requestedWasmThreads();
+  let threadNote = "";
+  let prepared: ReturnType<typeof prepareWasmThreads>;
+  try {
+    prepared = prepareWasmThreads(wanted);
+  } catch (err) {
+    threadNote = `; 1 thread instead of ${wanted}: ${(err as Error).message}`;
+  }
+  try {
+    if (!(await tf.setBackend("wasm"))) throw new Error("The wasm backend failed to initialise (see the messages above).");
+    await tf.ready();
+  } finally {
+    prepared?.restore();
+  }
+  if (prepared) unrefWasmWorkers();
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const info: BackendInfo = {
     name: "wasm",
     package: "@tensorflow/tfjs-backend-wasm",
     gpu: false,
-    reason,
+    reason: reason + threadNote,
     versions: { ...versions("@tensorflow/tfjs-backend-wasm"), simd: String(simd), kernels: set },
     threads: wasm.getThreadsCount(),
   };

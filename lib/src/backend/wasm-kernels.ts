@@ -208,8 +208,42 @@ function batchMatMulFast(args: KernelArgs): Info {
   }
 }
 
+let originalSum: WasmKernel | undefined;
+let originalMean: WasmKernel | undefined;
+
+/**
+ * Sum or mean over the LEADING axes of a float32 tensor (bias and batch-norm gradients, batch-norm
+ * moments: [N, H, W, C] reduced to [C]). The wasm kernels reduce innermost axes only, so they first
+ * transpose the whole activation; here one pass over the heap adds each row of C values into
+ * float64 accumulators. Any other reduction goes to the original kernel.
+ */
+function leadingAxesReduction(kind: "sum" | "mean", args: KernelArgs): Info {
+  const original = (kind === "sum" ? originalSum : originalMean) ?? wasmKernel(kind === "sum" ? "Sum" : "Mean");
+  const { x } = args.inputs as { x: Info };
+  const attrs = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(attrs.axis, x.shape).sort((p, q) => p - q);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+  if (x.dtype !== "float32" || !leading) return original(args);
+  const rows = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
+  const kept = x.shape.slice(axes.length);
+  const cols = kept.reduce((p, q) => p * q, 1);
+  const shape = attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept;
+  const backend = args.backend as unknown as { makeOutput(shape: number[], dtype: "float32"): Info; typedArrayFromHeap(t: Info): Float32Array };
+  const out = backend.makeOutput(shape, "float32");
+  const xv = backend.typedArrayFromHeap(x);
+  const ov = backend.typedArrayFromHeap(out);
+  const acc = new Float64Array(cols);
+  for (let r = 0, base = 0; r < rows; r++, base += cols) {
+    for (let k = 0; k < cols; k++) acc[k] += xv[base + k];
+  }
+  const scale = kind === "mean" ? 1 / rows : 1;
+  for (let k = 0; k < cols; k++) ov[k] = acc[k] * scale;
+  return out;
+}
+
 /** Names of the kernels this module registers or replaces on wasm. */
-export const WASM_TRAINING_KERNELS = ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad", "BatchMatMul"] as const;
+export const WASM_TRAINING_KERNELS = ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad", "BatchMatMul", "Sum", "Mean"] as const;
 
 
 /**
@@ -264,6 +298,8 @@ export function registerWasmTrainingKernels(set: WasmKernelSet = "fast"): void {
     originalConv2dBackpropInput = replaceKernel("Conv2DBackpropInput", conv2dBackpropInput);
     originalBatchMatMul = replaceKernel("BatchMatMul", batchMatMulFast);
     replaceKernel("MaxPoolGrad", maxPoolGrad);
+    originalSum = replaceKernel("Sum", (args) => leadingAxesReduction("sum", args));
+    originalMean = replaceKernel("Mean", (args) => leadingAxesReduction("mean", args));
   }
   registered = set;
 }
