@@ -71,6 +71,7 @@ export function buildReport(opts: ReportOptions): ReportSummary {
   const parent = path.dirname(path.resolve(opts.outDir));
   fs.mkdirSync(parent, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(opts.outDir)}.tmp-`));
+  fs.chmodSync(tmp, 0o755); // mkdtemp creates 0700; the report is meant to be served or shared
   try {
     writeAssets(tmp);
     const pages: ReportSummary["pages"] = [];
@@ -128,25 +129,31 @@ export function buildReport(opts: ReportOptions): ReportSummary {
   }
 }
 
-/** Parses --in / --results / --out (each `--x value` or `--x=value`). */
+const REPORT_USAGE =
+  "usage: report [--profile quick|full] [--artifacts <folder>] [--in <executed notebooks>] [--results <results dir>] [--out <report dir>]";
+
+/**
+ * Parses --profile / --artifacts / --in / --results / --out (each `--x value` or `--x=value`).
+ * --profile picks artifacts/executed/<profile> (default $FMNIST_PROFILE, else quick) and writes
+ * artifacts/report/<profile> for the full profile, so a full report never overwrites the quick one.
+ */
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, root = path.join(__dirname, "..")): ReportOptions {
-  const artifacts = env.FMNIST_ARTIFACTS_DIR ?? path.join(root, "artifacts");
-  const profile = env.FMNIST_PROFILE ?? "quick";
-  const opts: ReportOptions = {
-    inDir: path.join(artifacts, "executed", profile),
-    resultsDir: path.join(artifacts, "results"),
-    outDir: path.join(artifacts, "report"),
-  };
-  const keys: Record<string, keyof ReportOptions> = { "--in": "inDir", "--results": "resultsDir", "--out": "outDir" };
+  const given: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
-    const key = keys[flag];
-    if (!key) throw new Error(`unknown argument "${argv[i]}"; usage: report [--in <executed notebooks>] [--results <results dir>] [--out <report dir>]`);
+    if (!["--profile", "--artifacts", "--in", "--results", "--out"].includes(flag)) throw new Error(`unknown argument "${argv[i]}"; ${REPORT_USAGE}`);
     const value = inline ?? argv[++i];
-    if (!value) throw new Error(`${flag} needs a folder`);
-    opts[key] = path.resolve(value);
+    if (!value) throw new Error(`${flag} needs a value; ${REPORT_USAGE}`);
+    given[flag] = value;
   }
-  return opts;
+  const profile = given["--profile"] ?? env.FMNIST_PROFILE ?? "quick";
+  if (profile !== "quick" && profile !== "full") throw new Error(`--profile must be quick or full, got "${profile}"`);
+  const artifacts = path.resolve(given["--artifacts"] ?? env.FMNIST_ARTIFACTS_DIR ?? path.join(root, "artifacts"));
+  return {
+    inDir: path.resolve(given["--in"] ?? path.join(artifacts, "executed", profile)),
+    resultsDir: path.resolve(given["--results"] ?? path.join(artifacts, "results")),
+    outDir: path.resolve(given["--out"] ?? (profile === "quick" ? path.join(artifacts, "report") : path.join(artifacts, "report", profile))),
+  };
 }
 
 if (require.main === module) {

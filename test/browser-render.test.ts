@@ -4,11 +4,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { chromium } from "playwright-core";
+import { chromiumSkip, launchOffline } from "./helpers/chromium";
 import { figureHtml } from "../lib/src/display";
 import { classDistribution, confusionHeatmap, imageGrid, learningCurves, type Figure } from "../lib/src/plots/index";
-
-const CHROMIUM = "/usr/bin/chromium";
 
 /** The few DOM members the page functions use (the project compiles without the DOM lib). */
 interface PageDom {
@@ -34,28 +32,10 @@ const figures: { fig: Figure; layer: string; traces: number }[] = [
   { fig: imageGrid({ images: [0, 1].map(squareImage), titles: ["one", "two"], columns: 2, title: "Image grid (heatmap)", encoding: "heatmap" }), layer: ".heatmaplayer .hm", traces: 2 },
 ];
 
-test("show() HTML renders every chart offline in headless Chromium", async (t) => {
-  if (!fs.existsSync(CHROMIUM)) {
-    t.skip(`${CHROMIUM} is absent: install Debian's chromium (apt-get install -y chromium) to run this test`);
-    return;
-  }
-  // playwright-core launches with a fresh temporary --user-data-dir of its own and removes it on close.
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+test("show() HTML renders every chart offline in headless Chromium", { skip: chromiumSkip() }, async () => {
+  const browser = await launchOffline();
   try {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    const external: string[] = [];
-    const errors: string[] = [];
-    page.on("request", (r) => {
-      if (/^(https?|wss?):/i.test(r.url())) external.push(r.url());
-    });
-    await page.route(/^(https?|wss?):/i, (route) => route.abort());
-    page.on("console", (m) => {
-      if (m.type() === "error") errors.push(m.text());
-    });
-    page.on("pageerror", (e) => errors.push(String(e)));
+    const page = await browser.newPage("show()");
     // As in a notebook: the first chart carries plotly.js, the later ones only their div + script.
     const body = figures.map((f, i) => figureHtml(f.fig, { divId: `chart${i}`, includePlotlyJs: i === 0 })).join("\n<hr>\n");
     await page.setContent(`<!doctype html><html><head><meta charset="utf-8"></head><body>${body}</body></html>`, { waitUntil: "load" });
@@ -79,8 +59,8 @@ test("show() HTML renders every chart offline in headless Chromium", async (t) =
     // The heatmap image grid is rasterised into <image> elements too.
     const images = await page.evaluate(() => (globalThis as unknown as PageDom).document.querySelectorAll("#chart4 .hm image").length);
     assert.equal(images, 2);
-    assert.deepEqual(errors, [], "console errors");
-    assert.deepEqual(external, [], "requests leaving the machine");
+    assert.deepEqual(browser.errors, [], "console errors");
+    assert.deepEqual(browser.remote, [], "requests leaving the machine");
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, "browser-render.png"), fullPage: true });
   } finally {

@@ -6,10 +6,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import { chromiumSkip, launchOffline, type OfflineBrowser } from "./helpers/chromium";
 import { buildReport } from "../scripts/report";
 
-const CHROMIUM = "/usr/bin/chromium";
 const FIX = path.join(__dirname, "fixtures", "report");
 const SCREENSHOTS = path.join(__dirname, "..", "artifacts", "screenshots", "report");
 
@@ -29,31 +28,17 @@ interface PageEl {
   data?: unknown[];
 }
 
-test("report pages render in headless Chromium, offline, without errors", { skip: fs.existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium)` }, async () => {
+test("report pages render in headless Chromium, offline, without errors", { skip: chromiumSkip() }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "report-browser-"));
   const outDir = path.join(tmp, "report");
   const built = buildReport({ inDir: path.join(FIX, "executed"), resultsDir: path.join(FIX, "results"), outDir });
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   const expectedTraces: Record<string, number[]> = { "index.html": [2], "01-fixture-exploration.html": [2], "02-fixture-failing.html": [3] };
-  let browser: Browser | undefined;
+  let browser: OfflineBrowser | undefined;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-    const remote: string[] = [];
-    const errors: string[] = [];
-    context.on("request", (req) => {
-      if (/^(https?|wss?):/i.test(req.url())) remote.push(req.url());
-    });
-    await context.route(/^(https?|wss?):/i, (route) => route.abort());
+    browser = await launchOffline();
     for (const p of built.pages) {
-      const page = await context.newPage();
-      page.on("console", (m) => {
-        if (m.type() === "error") errors.push(`${p.file}: ${m.text()}`);
-      });
-      page.on("pageerror", (e) => errors.push(`${p.file}: ${e.message}`));
+      const page = await browser.newPage(p.file);
       await page.goto(pathToFileURL(path.join(outDir, p.file)).href, { waitUntil: "load" });
       const charts = await page.evaluate((): ChartState[] => {
         const w = globalThis as unknown as PageDom;
@@ -82,8 +67,8 @@ test("report pages render in headless Chromium, offline, without errors", { skip
       await page.screenshot({ path: path.join(SCREENSHOTS, p.file.replace(/\.html$/, ".png")), fullPage: true });
       await page.close();
     }
-    assert.deepEqual(errors, [], "console errors");
-    assert.deepEqual(remote, [], "requests leaving the machine");
+    assert.deepEqual(browser.errors, [], "console errors");
+    assert.deepEqual(browser.remote, [], "requests leaving the machine");
   } finally {
     await browser?.close();
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -105,7 +105,8 @@ test("buildReport writes index, pages and assets, and replaces the output folder
   assert.deepEqual(fs.readdirSync(path.join(outDir, "assets")).sort(), ["highlight.css", "plotly.min.js", "report.css", "report.js"]);
   const index = fs.readFileSync(path.join(outDir, "index.html"), "utf8");
   assert.doesNotMatch(index, /99-not-executed|ghost/, "results of notebooks not in the run are left out");
-  assert.match(index, /2026-11-22T11:00:00\.000Z/);
+  assert.match(index, /2026-11-22 11:00 UTC/, "run date in words, not an ISO stamp");
+  assert.equal(fs.statSync(outDir).mode & 0o777, 0o755, "the report folder is readable by others (not mkdtemp's 0700)");
   assert.match(index, /42\.5 s/);
   const page = fs.readFileSync(path.join(outDir, "01-fixture-exploration.html"), "utf8");
   assert.equal((page.match(/<script src="assets\/plotly\.min\.js"><\/script>/g) ?? []).length, 1);
@@ -117,9 +118,15 @@ test("buildReport writes index, pages and assets, and replaces the output folder
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-test("parseArgs takes --in/--results/--out and rejects unknown flags", () => {
+test("parseArgs: --profile picks the executed folder and a per-profile output; --in/--results/--out/--artifacts override; bad flags rejected", () => {
   const o = parseArgs(["--in", "/a", "--results=/b", "--out", "/c"], {}, "/repo");
   assert.deepEqual(o, { inDir: "/a", resultsDir: "/b", outDir: "/c" });
-  assert.deepEqual(parseArgs([], { FMNIST_PROFILE: "full" }, "/repo"), { inDir: "/repo/artifacts/executed/full", resultsDir: "/repo/artifacts/results", outDir: "/repo/artifacts/report" });
-  assert.throws(() => parseArgs(["--bogus"], {}, "/repo"), /unknown argument/);
+  assert.deepEqual(parseArgs([], {}, "/repo"), { inDir: "/repo/artifacts/executed/quick", resultsDir: "/repo/artifacts/results", outDir: "/repo/artifacts/report" });
+  const full = { inDir: "/repo/artifacts/executed/full", resultsDir: "/repo/artifacts/results", outDir: "/repo/artifacts/report/full" };
+  assert.deepEqual(parseArgs([], { FMNIST_PROFILE: "full" }, "/repo"), full);
+  assert.deepEqual(parseArgs(["--profile", "full"], {}, "/repo"), full);
+  assert.deepEqual(parseArgs(["--profile=full", "--artifacts", "/x"], {}, "/repo"), { inDir: "/x/executed/full", resultsDir: "/x/results", outDir: "/x/report/full" });
+  assert.throws(() => parseArgs(["--bogus"], {}, "/repo"), /unknown argument "--bogus"; usage: report \[--profile/);
+  assert.throws(() => parseArgs(["--profile", "medium"], {}, "/repo"), /--profile must be quick or full, got "medium"/);
+  assert.throws(() => parseArgs(["--out"], {}, "/repo"), /--out needs a value/);
 });

@@ -194,6 +194,10 @@ class LayerKit {
   relu(): tf.layers.Layer {
     return tf.layers.activation({ name: this.name("relu"), activation: "relu" });
   }
+  /** Conv 3×3 "same" (no bias: batch norm's offset replaces it) → batch norm → ReLU → max-pool 2. */
+  convBlock(filters: number, opts: { input?: boolean } = {}): tf.layers.Layer[] {
+    return [this.conv(filters, { input: opts.input, padding: "same", activation: "linear", bias: false }), this.batchNorm(), this.relu(), this.pool()];
+  }
 }
 
 type LayerFactory = (k: LayerKit, o: ResolvedModelOptions) => tf.layers.Layer[];
@@ -315,8 +319,8 @@ const REGISTRY: Record<ModelName, Entry> = {
     defaults: { ...BASE_DEFAULTS, filters: 32, dropout: 0.3 },
     training: { epochs: 15, augment: { shift: 2, flip: true, rotate: 0 }, learningRateSchedule: { kind: "cosine", minFactor: 0.01 } },
     layers: (k, o) => [
-      k.conv(o.filters, { input: true, padding: "same", activation: "linear", bias: false }), k.batchNorm(), k.relu(), k.pool(),
-      k.conv(o.filters * 2, { padding: "same", activation: "linear", bias: false }), k.batchNorm(), k.relu(), k.pool(),
+      ...k.convBlock(o.filters, { input: true }),
+      ...k.convBlock(o.filters * 2),
       k.dropout(o.dropout),
       k.flatten(), k.dense(128, "relu"), k.dropout(o.dropout),
       k.dense(NUM_CLASSES, "softmax"),

@@ -70,12 +70,20 @@ export function collectModels(results: ResultsLike[]): ModelRow[] {
 
 const fmt = (v: number | undefined, digits = 4): string => (v === undefined ? "—" : v.toFixed(digits));
 
+/** "2026-11-22 15:06 UTC" from an ISO timestamp; anything unparsable is shown as given. */
+export function formatRunDate(iso: string | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
+}
+
 function factsHtml(results: ResultsLike[], profile: string | undefined, runDate: string | undefined, totalSec: number | undefined): string {
   const first = results[0];
   const versions = first?.backend.versions ? Object.entries(first.backend.versions).map(([k, v]) => `${k} ${v}`).join(", ") : "—";
   const backends = [...new Set(results.map((r) => `${r.backend.name}${r.backend.package ? ` (${r.backend.package})` : ""}`))].join("; ") || "—";
   const facts: Array<[string, string]> = [
-    ["Run date", runDate ?? "—"],
+    ["Run date", formatRunDate(runDate)],
     ["Profile", profile ?? (results.length ? [...new Set(results.map((r) => r.profile))].join(", ") : "—")],
     ["Backend", backends],
     ["Versions", versions],
