@@ -160,8 +160,21 @@ test("without --keep-going the series stops at the first failing notebook", asyn
   assert.equal(r.code, 1);
   const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")) as RunSummary;
   assert.deepEqual(summary.notebooks.map((n) => n.notebook), ["kernel-dies"]);
-  assert.match(r.stderr, /stopping the series/);
+  assert.match(r.stderr, /stopped the series: 1 notebook\(s\) not run \(ok\); use --keep-going/);
   assert.equal(fs.existsSync(path.join(out, "ok.ipynb")), false);
+});
+
+test("--jobs 2 runs two notebooks at once, tags their lines and reports in series order", async () => {
+  const out = path.join(tmp, "jobs");
+  const r = await runRunner(["throws", "ok", "--jobs", "2", "--keep-going", "--notebooks-dir", FIXTURES, "--output", out, "--set", `ARTIFACTS_DIR=${path.join(tmp, "art-jobs")}`]);
+  assert.equal(r.code, 1, "one of the two fails");
+  assert.match(r.stderr, /up to 2 notebooks at once/);
+  assert.match(r.stderr, /\[ok\] cell 1\/\d+ ok/);
+  assert.match(r.stderr, /\[throws\] kernel started/);
+  const summary = JSON.parse(fs.readFileSync(path.join(out, "summary.json"), "utf8")) as RunSummary;
+  assert.deepEqual(summary.notebooks.map((n) => [n.notebook, n.status]), [["ok", "ok"], ["throws", "error"]]);
+  assert.equal(summary.parameters.FMNIST_WASM_THREADS, "1", "one wasm thread per notebook when they share the cores");
+  assert.match(r.stdout, /notebooks: 1 passed, 1 failed/);
 });
 
 test("SIGTERM to the runner kills the kernel", async () => {

@@ -42,6 +42,10 @@ test("--set keys become FMNIST_* variables; bad input is rejected with a clear m
   assert.throws(() => parseArgs(["--frobnicate"], {}, "/repo"), /unknown option/);
   assert.throws(() => parseArgs(["--set", "PROFILE=full"], {}, "/repo"), /--profile/);
   assert.equal(parseArgs([], { FMNIST_PROFILE: "full" }, "/repo").profile, "full");
+  assert.equal(parseArgs([], {}, "/repo").jobs, 1);
+  assert.equal(parseArgs(["--jobs", "3"], {}, "/repo").jobs, 3);
+  assert.equal(parseArgs(["--jobs=auto"], {}, "/repo").jobs, Math.max(1, Math.min(4, os.cpus().length)));
+  for (const bad of ["0", "17", "two", "1.5"]) assert.throws(() => parseArgs(["--jobs", bad], {}, "/repo"), /--jobs must be auto or a whole number from 1 to 16/, bad);
 });
 
 test("notebooks are selected by name, prefix, glob or path, in file-name order", () => {

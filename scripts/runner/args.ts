@@ -1,4 +1,5 @@
 // Command-line options of scripts/run-notebooks.ts, parsed and validated in one place.
+import * as os from "node:os";
 import * as path from "node:path";
 import type { Profile } from "./baseline";
 
@@ -50,8 +51,9 @@ tslab kernel, writes executed copies and a summary, and optionally checks result
   --time-factor X          allowed slow-down against baseline timings (default 3)
   --baseline FILE          baseline file to use instead of notebooks/baselines/<profile>.json
   --keep-going             run the remaining notebooks after a failing one
-  --jobs N                 run up to N notebooks at once, one kernel each (default 1; 2 uses both cores
-                           of a 2-core machine). A notebook waits for those its metadata.fmnist.after lists.
+  --jobs N|auto            run up to N notebooks at once, one kernel (and one wasm thread) each; auto = one
+                           per core, at most 4 (default 1: one notebook, wasm on every core). A notebook
+                           waits for the notebooks its metadata.fmnist.after lists.
   --output DIR             where executed notebooks go (default artifacts/executed/<profile>)
   --in-place               overwrite the source notebooks with the executed ones
   --notebooks-dir DIR      where to look for notebooks (default notebooks/)
@@ -149,8 +151,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
       case "--keep-going": o.keepGoing = true; break;
       case "--jobs": {
         const v = take();
-        o.jobs = /^\d+$/.test(v) ? Number(v) : NaN;
-        if (!(o.jobs >= 1 && o.jobs <= 16)) throw new Error(`--jobs must be a whole number from 1 to 16, got "${v}".`);
+        o.jobs = v === "auto" ? Math.max(1, Math.min(4, os.cpus().length)) : /^\d+$/.test(v) ? Number(v) : NaN;
+        if (!(o.jobs >= 1 && o.jobs <= 16)) throw new Error(`--jobs must be auto or a whole number from 1 to 16, got "${v}".`);
         break;
       }
       case "--output": o.outputDir = path.resolve(take()); break;
