@@ -128,6 +128,10 @@ function maxPoolGrad(args: KernelArgs): Info {
   const dyv = backend.typedArrayFromHeap(dy);
   dx.fill(0);
   const [n, h, w, c] = x.shape;
+  if (kh === 2 && kw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * oh <= h && 2 * ow <= w) {
+    maxPoolGrad2x2(xv, dyv, dx, n, h, w, c, oh, ow);
+    return out;
+  }
   // Channels innermost, as NHWC stores them: each window position is one contiguous run of c values.
   const best = new Float32Array(c);
   const at = new Int32Array(c);
@@ -160,6 +164,33 @@ function maxPoolGrad(args: KernelArgs): Info {
     }
   }
   return out;
+}
+
+/**
+ * The common case (2×2 windows, stride 2, no padding) without per-window scratch arrays: the four
+ * candidates of each channel are compared in row-major order, so the first maximum wins as above.
+ */
+function maxPoolGrad2x2(xv: Float32Array, dyv: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number, oh: number, ow: number): void {
+  const row = w * c;
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        const p00 = ((b * h + 2 * i) * w + 2 * j) * c;
+        const p01 = p00 + c;
+        const p10 = p00 + row;
+        const p11 = p10 + c;
+        const dyBase = ((b * oh + i) * ow + j) * c;
+        for (let ch = 0; ch < c; ch++) {
+          let at = p00 + ch;
+          let best = xv[at];
+          if (xv[p01 + ch] > best) best = xv[(at = p01 + ch)];
+          if (xv[p10 + ch] > best) best = xv[(at = p10 + ch)];
+          if (xv[p11 + ch] > best) at = p11 + ch;
+          dx[at] += dyv[dyBase + ch];
+        }
+      }
+    }
+  }
 }
 
 let originalBatchMatMul: WasmKernel | undefined;
