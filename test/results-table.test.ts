@@ -4,11 +4,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { markdownTable, modelRows, readResultsDir, replaceBlock } from "../scripts/results-table";
+import { markdownTable, modelRows, readResultsDir, replaceBlock, writeUpCell } from "../scripts/results-table";
 
 function fixtureDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "results-table-"));
-  const base = { schema: 1, profile: "full", createdAt: "2026-11-22T10:00:00Z", backend: { name: "wasm", versions: { "tfjs-core": "4.22.0" } } };
+  const base = { schema: 1, profile: "full", createdAt: "2026-11-22T10:00:00Z", backend: { name: "wasm", versions: { "tfjs-core": "4.22.0" }, threads: 1 } };
   fs.writeFileSync(path.join(dir, "05-cnn-maxpool.json"), JSON.stringify({ ...base, notebook: "05-cnn-maxpool", metrics: { "cnn_maxpool.val_acc": 0.9152, "cnn_maxpool.test_acc": 0.9101, "cnn_maxpool.train_sec": 300, "rows.train": 50000 } }));
   fs.writeFileSync(path.join(dir, "04-cnn-filters.json"), JSON.stringify({ ...base, notebook: "04-cnn-filters", metrics: { "cnn32.val_acc": 0.91, "cnn64.test_acc": 0.905 } }));
   return dir;
@@ -27,8 +27,14 @@ test("modelRows groups metric triples per model, in notebook order, and ignores 
 test("markdownTable renders percentages and a provenance line", () => {
   const table = markdownTable(readResultsDir(fixtureDir()));
   assert.match(table, /^Profile: full; newest result 2026-11-22T10:00:00Z; tfjs-core 4\.22\.0\./);
-  assert.match(table, /\| cnn_maxpool \| 05-cnn-maxpool \| 91\.52 \| 91\.01 \| 5\.0 min \| wasm \|/);
-  assert.match(table, /\| cnn32 \| 04-cnn-filters \| 91\.00 \| – \| – \| wasm \|/);
+  assert.match(table, /\| cnn_maxpool \| 05-cnn-maxpool \| 91\.52 \| 91\.01 \| 5\.0 min \| wasm, 1 thread \| 000 val 91\.52 \(ours \+0\.00\); 000 test 91\.00 \(ours \+0\.01\) \|/);
+  assert.match(table, /\| cnn32 \| 04-cnn-filters \| 91\.00 \| – \| – \| wasm, 1 thread \| 000 val 91\.65 \(ours −0\.65\) \|/);
+  assert.match(table, /\| cnn64 \| 04-cnn-filters \| – \| 90\.50 \| – \| wasm, 1 thread \| 000 val 91\.19 \|/, "no difference without our validation figure");
+});
+
+test("writeUpCell: the write-ups' numbers only (no public anchors), a dash for our own models", () => {
+  assert.equal(writeUpCell({ model: "dense_shallow", notebook: "03", backend: "wasm", testAcc: 0.8801 }), "001 test 88.66 (ours −0.65)");
+  assert.equal(writeUpCell({ model: "best", notebook: "10", backend: "wasm", testAcc: 0.92 }), "–");
 });
 
 test("replaceBlock swaps only the marked block and refuses a README without markers", () => {
