@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadModel } from "../lib/src/persist";
-import { evaluateModel, scheduledLearningRate, trainAndEvaluate, trainModel, type TrainOptions } from "../lib/src/train";
+import { evaluateModel, evaluateWithFlips, predictClasses, scheduledLearningRate, trainAndEvaluate, trainModel, type TrainOptions } from "../lib/src/train";
 
 let train: { xs: tf.Tensor4D; ys: tf.Tensor };
 let val: { xs: tf.Tensor4D; ys: tf.Tensor };
@@ -167,4 +167,21 @@ test("learning-rate schedules: cosine and step values, and the optimizer really 
   assert.equal(model.optimizer.getConfig().learningRate, 0.001, "the compiled rate is restored afterwards");
   await assert.rejects(trainModel(model, { train }, { epochs: 1, batchSize: 32, seed: 1, progress: "none", learningRateSchedule: { kind: "step", everyEpochs: 0, factor: 0.5 } }), /step schedule/);
   model.dispose();
+});
+
+test("evaluateWithFlips averages each image's and its mirror's probabilities", () => {
+  // Logits (a, 0) where a is the top-left pixel: the mirror image sees the top-right pixel instead.
+  const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [2, 2, 1] }), tf.layers.dense({ units: 2, activation: "softmax" })] });
+  model.setWeights([tf.tensor2d([[1, 0], [0, 0], [0, 0], [0, 0]]), tf.zeros([2])]);
+  // Image 0: a = 1, top-right −3 → alone class 0 (p 0.73), mirrored class 1 (p 0.95): together class 1.
+  // Image 1: a = 3, top-right 2 → class 0 either way.
+  const xs = tf.tensor4d([1, -3, 0, 0, 3, 2, 0, 0], [2, 2, 2, 1]);
+  const ys = tf.tensor1d([1, 0], "float32");
+  assert.deepEqual(Array.from(predictClasses(model, xs)), [0, 0]);
+  const r = evaluateWithFlips(model, { xs, ys });
+  assert.deepEqual(Array.from(r.predicted), [1, 0]);
+  assert.equal(r.acc, 1);
+  assert.throws(() => evaluateWithFlips(model, { xs: tf.zeros([2, 4]), ys }), /must be \[N, H, W, C\]/);
+  model.dispose();
+  tf.dispose([xs, ys]);
 });

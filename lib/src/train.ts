@@ -564,3 +564,32 @@ export function predictClasses(model: tf.LayersModel, xs: tf.Tensor, batchSize =
   }
   return out;
 }
+
+/**
+ * Test-time augmentation with horizontal flips: class probabilities averaged over each image
+ * and its mirror image (the same flip training augmentation uses), then argmax. Returns the
+ * predicted classes and the accuracy against `data.ys`.
+ * @example const { acc } = evaluateWithFlips(model, data.test);
+ */
+export function evaluateWithFlips(model: tf.LayersModel, data: LabelledTensors, batchSize = 512): { acc: number; predicted: Int32Array } {
+  const n = data.xs.shape[0];
+  if (n === 0) throw new Error("evaluateWithFlips: no samples");
+  if (data.xs.rank !== 4) throw new Error(`evaluateWithFlips: images must be [N, H, W, C], got shape [${data.xs.shape.join(", ")}]`);
+  const predicted = new Int32Array(n);
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    const cls = tf.tidy(() => {
+      const x = data.xs.slice(start, size);
+      const p = tf.add(model.predict(x) as tf.Tensor, model.predict(tf.reverse(x, 2)) as tf.Tensor);
+      return p.argMax(-1);
+    });
+    predicted.set(cls.dataSync() as Int32Array, start);
+    cls.dispose();
+  }
+  const labels = toSparseLabels(data.ys, n, "evaluateWithFlips");
+  const truth = labels.dataSync();
+  labels.dispose();
+  let correct = 0;
+  for (let i = 0; i < n; i++) if (predicted[i] === truth[i]) correct++;
+  return { acc: correct / n, predicted };
+}
