@@ -13,6 +13,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Figure, PlotlyTrace } from "./plots/types";
+import { queueSocketSends } from "./tslab-guard";
 
 /** MIME type of Plotly figures (JupyterLab plotly extension, VS Code, nteract). */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -31,7 +32,10 @@ function tslabJupyter(): TslabJupyter | undefined {
   // Look in the module cache first: inside a kernel tslab has loaded it; elsewhere we must not load
   // tslab (it pulls in its bundled TypeScript) just to find out we are not in a kernel.
   for (const key of Object.keys(require.cache)) {
-    if (/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) return require.cache[key]?.exports as TslabJupyter;
+    if (/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) {
+      queueSocketSends(); // inside a kernel: make its zeromq sends wait for each other (see tslab-guard)
+      return require.cache[key]?.exports as TslabJupyter;
+    }
   }
   if (!/tslab/.test(process.argv[1] ?? "")) return undefined;
   try {

@@ -18,4 +18,5 @@ export * from "./classical";
 export * from "./results";
 export * from "./plots/index";
 export * from "./display";
+export * from "./tslab-guard";
 export * from "./tables";

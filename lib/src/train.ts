@@ -3,6 +3,7 @@
  * augmentation, early stopping, live progress (tslab display or plain lines), clean interruption.
  */
 import * as tf from "@tensorflow/tfjs";
+import { guardTslabKernel } from "./tslab-guard";
 import { augmentBatch, type AugmentOptions } from "./augment";
 import type { BackendInfo } from "./backend/index";
 import type { Config } from "./config";
@@ -225,6 +226,7 @@ function tslabNewDisplay(): (() => TslabDisplay) | undefined {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
     if (jupyter.lastWriteDisplayData == null) return undefined;
+    guardTslabKernel(); // progress redraws are frequent: queue the kernel's socket sends first
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const tslab = require("tslab") as { newDisplay(): TslabDisplay };
     return () => tslab.newDisplay();
