@@ -126,3 +126,11 @@ test("SeededDropout draws a new mask per training call, reproducibly, and is the
   const inference = new SeededDropout({ rate: 0.5, seed: 9 }).apply(x) as tf.Tensor;
   assert.deepEqual(Array.from(inference.dataSync()), Array.from(x.dataSync()));
 });
+
+test("best: batch norm tracks its moving statistics with momentum 0.9, so short runs evaluate with current ones", () => {
+  const model = buildModel("best");
+  const norms = model.layers.filter((l) => l.getClassName() === "BatchNormalization");
+  assert.equal(norms.length, 2);
+  for (const l of norms) assert.equal(l.getConfig().momentum, 0.9);
+  model.dispose();
+});
