@@ -4,7 +4,6 @@
  * never reuses a trained model), plus a Keras-like summary table.
  */
 import * as tf from "@tensorflow/tfjs";
-import { FusedAdamOptimizer } from "./backend/fused-adam";
 
 /** Every model name the registry knows, in the order the notebooks present them. */
 export const MODEL_NAMES = [
@@ -382,8 +381,7 @@ export function resolveModelOptions(name: string, opts: ModelOptions = {}): Reso
 export function makeOptimizer(name: OptimizerName, learningRate: number, momentum = 0.9): tf.Optimizer {
   switch (name) {
     case "adam":
-      // tf.train.adam's numbers, with one fused update kernel per variable on wasm.
-      return new FusedAdamOptimizer(learningRate);
+      return tf.train.adam(learningRate);
     case "rmsprop":
       return tf.train.rmsprop(learningRate);
     case "sgd":

@@ -3,4 +3,3 @@ export * from "./select";
 export * from "./wasm-kernels";
 export * from "./batchnorm-grad";
 export * from "./wasm-threads";
-export * from "./fused-adam";

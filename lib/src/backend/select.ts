@@ -9,7 +9,6 @@ import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import type { BackendRequest } from "../config";
 import { BACKEND_REQUESTS } from "../config";
 import { registerBatchNormGradient } from "./batchnorm-grad";
-import { registerFusedAdam } from "./fused-adam";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
 import { prepareWasmThreads, requestedWasmThreads, unrefWasmWorkers } from "./wasm-threads";
 
@@ -68,10 +67,7 @@ async function useWasm(reason: string): Promise<BackendInfo> {
   const set = process.env.FMNIST_WASM_KERNELS ?? "fast";
   if (set !== "fast" && set !== "minimal") throw new Error(`FMNIST_WASM_KERNELS = "${set}": choose fast (default) or minimal (only what training needs; for benchmarks).`);
   registerWasmTrainingKernels(set);
-  if (set === "fast") {
-    registerBatchNormGradient();
-    registerFusedAdam();
-  }
+  if (set === "fast") registerBatchNormGradient();
   const wanted = requestedWasmThreads();
   let threadNote = "";
   let prepared: ReturnType<typeof prepareWasmThreads>;
