@@ -3,7 +3,7 @@
  * augmentation, early stopping, live progress (tslab display or plain lines), clean interruption.
  */
 import * as tf from "@tensorflow/tfjs";
-import { guardTslabKernel } from "./tslab-guard";
+import { inNotebook } from "./display";
 import { augmentBatch, type AugmentOptions } from "./augment";
 import type { BackendInfo } from "./backend/index";
 import type { Config } from "./config";
@@ -221,18 +221,11 @@ interface TslabDisplay {
 
 /** The tslab display factory when running inside a tslab kernel cell, else undefined. */
 function tslabNewDisplay(): (() => TslabDisplay) | undefined {
-  try {
-    // tslab is only present (and only works) inside the notebook kernel; require lazily so headless code never needs it.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const jupyter = require("tslab/dist/jupyter") as { lastWriteDisplayData: unknown };
-    if (jupyter.lastWriteDisplayData == null) return undefined;
-    guardTslabKernel(); // progress redraws are frequent: queue the kernel's socket sends first
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const tslab = require("tslab") as { newDisplay(): TslabDisplay };
-    return () => tslab.newDisplay();
-  } catch {
-    return undefined;
-  }
+  // inNotebook() also queues the kernel's socket sends (progress redraws are frequent).
+  if (!inNotebook()) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tslab = require("tslab") as { newDisplay(): TslabDisplay };
+  return () => tslab.newDisplay();
 }
 
 function escapeHtml(s: string): string {

@@ -47,8 +47,3 @@ export function queueSocketSends(proto?: object): boolean {
   Object.defineProperty(t, QUEUED, { value: true });
   return true;
 }
-
-/** Applies {@link queueSocketSends} when this process is a tslab kernel (its script path names tslab). */
-export function guardTslabKernel(argv: string[] = process.argv): void {
-  if (/[\\/]tslab[\\/]/.test(argv[1] ?? "")) queueSocketSends();
-}

@@ -8,6 +8,7 @@
  *   reductions. On the batch-normalised CNN these were the costliest kernels after convolutions.
  */
 import * as tf from "@tensorflow/tfjs";
+import type { HeapBackend } from "./wasm-kernels";
 
 const FUSED_BATCH_NORM = "FusedBatchNorm";
 
@@ -15,7 +16,6 @@ const FUSED_BATCH_NORM = "FusedBatchNorm";
 export const BATCH_NORM_GRAD_SUMS = "FmnistBatchNormGradSums";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
-type HeapBackend = { makeOutput(shape: number[], dtype: "float32"): tf.TensorInfo; typedArrayFromHeap(t: tf.TensorInfo): Float32Array };
 
 /** x, dy: [..., C]; mean: [C] → [2, C] = [Σdy, Σdy·(x − mean)] over every axis but the last. */
 function gradSumsWasm(args: KernelArgs): tf.TensorInfo {

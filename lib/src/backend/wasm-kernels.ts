@@ -16,6 +16,8 @@ function wasmKernel(name: string): WasmKernel {
 }
 
 type Info = tf.TensorInfo;
+/** The wasm backend's heap access, for kernels that loop over tensor memory directly. */
+export type HeapBackend = { makeOutput(shape: number[], dtype: "float32"): Info; typedArrayFromHeap(t: Info): Float32Array };
 const asInputs = (m: Record<string, Info> | Info[]): tf.NamedTensorInfoMap => m as unknown as tf.NamedTensorInfoMap;
 const asAttrs = (m: Record<string, unknown>): tf.NamedAttrMap => m as unknown as tf.NamedAttrMap;
 
@@ -120,7 +122,7 @@ function maxPoolGrad(args: KernelArgs): Info {
   const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: oh, outWidth: ow, dilationHeight, dilationWidth } = info;
   if (dilationHeight !== 1 || dilationWidth !== 1) throw new Error("MaxPoolGrad on wasm: dilated pooling is not supported.");
   const { top, left } = info.padInfo;
-  const backend = args.backend as unknown as { makeOutput(shape: number[], dtype: "float32"): Info; typedArrayFromHeap(t: Info): Float32Array };
+  const backend = args.backend as unknown as HeapBackend;
   const out = backend.makeOutput(x.shape, "float32");
   // Views only after makeOutput: growing the heap detaches earlier views.
   const dx = backend.typedArrayFromHeap(out);
@@ -260,7 +262,7 @@ function leadingAxesReduction(kind: "sum" | "mean", args: KernelArgs): Info {
   const kept = x.shape.slice(axes.length);
   const cols = kept.reduce((p, q) => p * q, 1);
   const shape = attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept;
-  const backend = args.backend as unknown as { makeOutput(shape: number[], dtype: "float32"): Info; typedArrayFromHeap(t: Info): Float32Array };
+  const backend = args.backend as unknown as HeapBackend;
   const out = backend.makeOutput(shape, "float32");
   const xv = backend.typedArrayFromHeap(x);
   const ov = backend.typedArrayFromHeap(out);
