@@ -20,7 +20,7 @@ import { fmtMs, installKernelCleanup } from "./runner/kernel-client";
 import { Progress } from "./runner/progress";
 import { formatSummary, summaryRow, type RunSummary, type SummaryRow } from "./runner/summary";
 import { writeJsonAtomic } from "./runner/atomic";
-import { readDependencies, runScheduled } from "./runner/schedule";
+import { readDependencies, readExclusive, runScheduled } from "./runner/schedule";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -115,11 +115,14 @@ export async function main(argv: string[]): Promise<number> {
     FMNIST_ARTIFACTS_DIR: artifactsDir,
     FMNIST_UNDER_TEST: "1",
   };
-  // Several notebooks at once share the cores: one wasm thread each unless the user chose otherwise.
+  // Several notebooks at once share the cores: one wasm thread each unless the user chose otherwise;
+  // a notebook that runs alone (metadata.fmnist.exclusive) keeps the default, every core.
+  const aloneParameters = { ...parameters };
   if (o.jobs > 1 && files.length > 1 && process.env.FMNIST_WASM_THREADS === undefined && o.overrides.FMNIST_WASM_THREADS === undefined) {
     parameters.FMNIST_WASM_THREADS = "1";
   }
   const env: NodeJS.ProcessEnv = { ...process.env, ...parameters };
+  const aloneEnv: NodeJS.ProcessEnv = { ...process.env, ...aloneParameters };
 
   const startedAt = new Date();
   const t0 = performance.now();
@@ -133,8 +136,10 @@ export async function main(argv: string[]): Promise<number> {
   );
 
   let deps: Map<string, string[]>;
+  let exclusive: Set<string>;
   try {
     deps = readDependencies(files);
+    exclusive = readExclusive(files);
   } catch (err) {
     console.error((err as Error).message);
     return 2;
@@ -142,7 +147,7 @@ export async function main(argv: string[]): Promise<number> {
   const names = files.map((f) => path.basename(f, ".ipynb"));
   const byName = new Map<string, { row: SummaryRow; check?: NotebookCheck }>();
   const parallel = o.jobs > 1 && files.length > 1;
-  if (parallel) console.error(`up to ${o.jobs} notebooks at once (one kernel each)`);
+  if (parallel) console.error(`up to ${o.jobs} notebooks at once (one kernel each)${exclusive.size ? `; ${[...exclusive].join(", ")} alone, with every core` : ""}`);
 
   const runOne = async (name: string, i: number): Promise<boolean> => {
     const file = files[i];
@@ -152,8 +157,8 @@ export async function main(argv: string[]): Promise<number> {
     const notebookStart = new Date();
     const run = await executeNotebook(file, {
       outputPath: o.inPlace ? file : path.join(outputDir, path.basename(file)),
-      env,
-      parameters,
+      env: exclusive.has(name) ? aloneEnv : env,
+      parameters: exclusive.has(name) ? aloneParameters : parameters,
       cellTimeoutMs: o.cellTimeoutSec * 1000,
       notebookBudgetMs: o.notebookTimeoutSec * 1000,
       startTimeoutMs: o.kernelTimeoutSec * 1000,
@@ -193,7 +198,7 @@ export async function main(argv: string[]): Promise<number> {
     return run.status === "ok";
   };
 
-  const { skipped } = await runScheduled(names, deps, parallel ? o.jobs : 1, o.keepGoing, runOne);
+  const { skipped } = await runScheduled(names, deps, parallel ? o.jobs : 1, o.keepGoing, runOne, exclusive);
   if (skipped.length > 0) {
     console.error(`stopped the series: ${skipped.length} notebook(s) not run (${skipped.join(", ")}); use --keep-going to run them anyway.`);
   }

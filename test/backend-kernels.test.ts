@@ -3,7 +3,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/src/backend/index";
+import { initBackend, simdKernelsFailure } from "../lib/src/backend/index";
 import { createRng } from "../lib/src/random";
 
 before(async () => {
@@ -57,6 +57,12 @@ test("Conv2DBackpropFilter on wasm matches cpu (shapes, strides, paddings, odd b
     { n: 2, h: 14, w: 14, c: 32, f: 64, k: 3, s: 1, pad: "same" },
     { n: 4, h: 9, w: 9, c: 2, f: 3, k: 5, s: 2, pad: "valid" },
     { n: 5, h: 8, w: 10, c: 4, f: 6, k: 1, s: 1, pad: "same" },
+    // one input channel (the im2col route): zero padding at every border, an even kernel's uneven padding
+    { n: 3, h: 28, w: 28, c: 1, f: 32, k: 3, s: 1, pad: "same" },
+    { n: 2, h: 7, w: 9, c: 1, f: 5, k: 4, s: 1, pad: "same" },
+    { n: 5, h: 11, w: 6, c: 1, f: 7, k: 5, s: 1, pad: "same" },
+    { n: 1, h: 6, w: 5, c: 1, f: 3, k: 2, s: 1, pad: "valid" },
+    { n: 2, h: 7, w: 9, c: 3, f: 5, k: 4, s: 1, pad: "same" },
   ] as const;
   let seed = 1;
   for (const cs of cases) {
@@ -93,10 +99,14 @@ test("BatchMatMul with transposed operands on wasm matches cpu", async () => {
 });
 
 test("MaxPoolGrad on wasm matches cpu, ties included (first maximum in row-major order gets the gradient)", async () => {
+  assert.equal(simdKernelsFailure(), undefined, "the WebAssembly SIMD loops are loaded, so the cases with 4k channels exercise them");
   const cases: Array<{ shape: number[]; k: number; s: number; pad: "valid" | "same"; ties?: boolean }> = [
     { shape: [3, 26, 26, 32], k: 2, s: 2, pad: "valid" },
     { shape: [2, 13, 11, 4], k: 2, s: 2, pad: "valid" },
     { shape: [5, 8, 8, 3], k: 2, s: 2, pad: "valid", ties: true },
+    // channels a multiple of 4: the WebAssembly SIMD loop, ties and an uncovered last row and column included
+    { shape: [4, 8, 6, 8], k: 2, s: 2, pad: "valid", ties: true },
+    { shape: [2, 9, 7, 12], k: 2, s: 2, pad: "valid", ties: true },
     { shape: [1, 9, 9, 2], k: 3, s: 3, pad: "valid", ties: true },
     { shape: [2, 7, 7, 3], k: 3, s: 2, pad: "valid" },
     { shape: [2, 7, 7, 3], k: 2, s: 2, pad: "same" },

@@ -5,11 +5,11 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { readDependencies, runScheduled } from "../scripts/runner/schedule";
+import { readDependencies, readExclusive, runScheduled } from "../scripts/runner/schedule";
 
-function notebookWith(dir: string, name: string, after?: unknown): string {
+function notebookWith(dir: string, name: string, after?: unknown, exclusive?: unknown): string {
   const file = path.join(dir, `${name}.ipynb`);
-  const metadata = after === undefined ? {} : { fmnist: { after } };
+  const metadata = after === undefined && exclusive === undefined ? {} : { fmnist: { after, exclusive } };
   fs.writeFileSync(file, JSON.stringify({ cells: [], metadata, nbformat: 4, nbformat_minor: 5 }));
   return file;
 }
@@ -72,4 +72,21 @@ test("after a failure nothing new starts (running ones finish) unless keep-going
   assert.ok(stop.events.includes("end 02"), "the notebook already running finishes");
   const go = recorder({}, ["01"]);
   assert.deepEqual((await runScheduled(names, deps, 2, true, go.task)).skipped, []);
+});
+
+test("an exclusive notebook runs alone: it waits for running ones, nothing starts beside it, later ones do not overtake it", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-sched-"));
+  const files = [notebookWith(dir, "01-a"), notebookWith(dir, "02-b", undefined, true), notebookWith(dir, "03-c", undefined, false)];
+  assert.deepEqual([...readExclusive(files)], ["02-b"]);
+  assert.throws(() => readExclusive([notebookWith(dir, "04-d", undefined, "yes")]), /metadata\.fmnist\.exclusive must be true or false/);
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  const names = ["01", "02", "03", "04", "05"];
+  const deps = new Map(names.map((n) => [n, [] as string[]]));
+  const r = recorder({ "01": 30, "02": 5, "03": 30, "04": 5, "05": 5 });
+  await runScheduled(names, deps, 2, false, r.task, new Set(["03"]));
+  const at = (e: string): number => r.events.indexOf(e);
+  assert.ok(at("end 01") < at("start 03") && at("end 02") < at("start 03"), "03 waits until nothing runs");
+  assert.ok(at("end 03") < at("start 04") && at("end 03") < at("start 05"), "nothing starts beside 03, and 04/05 do not overtake it");
+  assert.equal(r.peak(), 2, "the others still run two at a time");
 });

@@ -8,6 +8,7 @@
  *   reductions. On the batch-normalised CNN these were the costliest kernels after convolutions.
  */
 import * as tf from "@tensorflow/tfjs";
+import { heapOffset, simdKernels } from "./simd-kernels";
 import type { HeapBackend } from "./wasm-kernels";
 
 const FUSED_BATCH_NORM = "FusedBatchNorm";
@@ -21,24 +22,45 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 function gradSumsWasm(args: KernelArgs): tf.TensorInfo {
   const { x, dy, mean } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo; mean: tf.TensorInfo };
   const c = x.shape[x.shape.length - 1];
-  const backend = args.backend as unknown as HeapBackend;
+  const backend = args.backend as unknown as HeapBackend & { disposeData(id: object): void };
   const out = backend.makeOutput([2, c], "float32");
-  // Views only after makeOutput: growing the heap detaches earlier views.
-  const xv = backend.typedArrayFromHeap(x);
-  const dyv = backend.typedArrayFromHeap(dy);
-  const mv = backend.typedArrayFromHeap(mean);
-  const ov = backend.typedArrayFromHeap(out);
-  const m = Float64Array.from(mv);
-  const sDy = new Float64Array(c);
-  const sDyX = new Float64Array(c);
-  const rows = xv.length / c;
-  for (let r = 0, base = 0; r < rows; r++, base += c) {
-    for (let k = 0; k < c; k++) {
-      const g = dyv[base + k];
-      sDy[k] += g;
-      sDyX[k] += g * (xv[base + k] - m[k]);
+  const rows = x.shape.reduce((p, q) => p * q, 1) / c;
+  const simd = simdKernels();
+  let sDy: Float64Array;
+  let sDyX: Float64Array;
+  if (simd && c % 4 === 0) {
+    // [mean, Σdy, Σdy·(x − mean)] as float64 on the heap (2 float32 slots per value), for the SIMD loop.
+    const scratch = backend.makeOutput([6 * c], "float32");
+    try {
+      const sv = backend.typedArrayFromHeap(scratch);
+      const f64 = new Float64Array(sv.buffer, sv.byteOffset, 3 * c);
+      f64.fill(0);
+      f64.set(backend.typedArrayFromHeap(mean));
+      const base = heapOffset(backend, scratch);
+      simd.batchNormGradSums(heapOffset(backend, x), heapOffset(backend, dy), base, rows, c, base + 8 * c, base + 16 * c);
+      const after = backend.typedArrayFromHeap(scratch);
+      const sums = new Float64Array(after.buffer, after.byteOffset, 3 * c);
+      sDy = sums.slice(c, 2 * c);
+      sDyX = sums.slice(2 * c, 3 * c);
+    } finally {
+      backend.disposeData(scratch.dataId);
+    }
+  } else {
+    // Views only after makeOutput: growing the heap detaches earlier views.
+    const xv = backend.typedArrayFromHeap(x);
+    const dyv = backend.typedArrayFromHeap(dy);
+    const m = Float64Array.from(backend.typedArrayFromHeap(mean));
+    sDy = new Float64Array(c);
+    sDyX = new Float64Array(c);
+    for (let r = 0, base = 0; r < rows; r++, base += c) {
+      for (let k = 0; k < c; k++) {
+        const g = dyv[base + k];
+        sDy[k] += g;
+        sDyX[k] += g * (xv[base + k] - m[k]);
+      }
     }
   }
+  const ov = backend.typedArrayFromHeap(out);
   for (let k = 0; k < c; k++) {
     ov[k] = sDy[k];
     ov[c + k] = sDyX[k];

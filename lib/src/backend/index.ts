@@ -3,3 +3,5 @@ export * from "./select";
 export * from "./wasm-kernels";
 export * from "./batchnorm-grad";
 export * from "./wasm-threads";
+export * from "./fused-adam";
+export { simdKernelsFailure } from "./simd-kernels";

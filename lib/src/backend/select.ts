@@ -9,6 +9,8 @@ import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import type { BackendRequest } from "../config";
 import { BACKEND_REQUESTS } from "../config";
 import { registerBatchNormGradient } from "./batchnorm-grad";
+import { registerFusedAdam } from "./fused-adam";
+import { loadSimdKernels } from "./simd-kernels";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
 import { prepareWasmThreads, requestedWasmThreads, unrefWasmWorkers } from "./wasm-threads";
 
@@ -83,13 +85,22 @@ async function useWasm(reason: string): Promise<BackendInfo> {
     prepared?.restore();
   }
   if (prepared) unrefWasmWorkers();
+  let loops = "off";
+  if (set === "fast") {
+    const failure = await loadSimdKernels(tf.backend());
+    if (failure) threadNote += `; ${failure}`;
+    else {
+      loops = "simd";
+      registerFusedAdam();
+    }
+  }
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const info: BackendInfo = {
     name: "wasm",
     package: "@tensorflow/tfjs-backend-wasm",
     gpu: false,
     reason: reason + threadNote,
-    versions: { ...versions("@tensorflow/tfjs-backend-wasm"), simd: String(simd), kernels: set },
+    versions: { ...versions("@tensorflow/tfjs-backend-wasm"), simd: String(simd), kernels: set, loops },
     threads: wasm.getThreadsCount(),
   };
   return info;
