@@ -63,6 +63,8 @@ test("Conv2DBackpropFilter on wasm matches cpu (shapes, strides, paddings, odd b
     { n: 5, h: 11, w: 6, c: 1, f: 7, k: 5, s: 1, pad: "same" },
     { n: 1, h: 6, w: 5, c: 1, f: 3, k: 2, s: 1, pad: "valid" },
     { n: 2, h: 7, w: 9, c: 3, f: 5, k: 4, s: 1, pad: "same" },
+    // enough images that the product is split into batches of 5 (28×28 maps), with a shorter last one
+    { n: 9, h: 28, w: 28, c: 3, f: 4, k: 3, s: 1, pad: "same" },
   ] as const;
   let seed = 1;
   for (const cs of cases) {
@@ -78,6 +80,12 @@ test("Conv2DBackpropFilter on wasm matches cpu (shapes, strides, paddings, odd b
     );
     assert.ok(relErr(wasm[1], cpu[1]) <= 1e-4, `filter gradient ${JSON.stringify(cs)}: ${relErr(wasm[1], cpu[1])}`);
     assert.ok(relErr(wasm[0], cpu[0]) <= 1e-4, `input gradient ${JSON.stringify(cs)}: ${relErr(wasm[0], cpu[0])}`);
+    // Temporaries and heap views are all released: the backend holds exactly one more buffer (the result).
+    const backend = tf.engine().backend;
+    const held = backend.numDataIds();
+    const grad = tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, { strides: cs.s, pad: cs.pad, filterShape: [cs.k, cs.k, cs.c, cs.f], dataFormat: "NHWC" }) as tf.Tensor;
+    assert.equal(backend.numDataIds(), held + 1, `buffers held after ${JSON.stringify(cs)}`);
+    grad.dispose();
   }
 });
 
@@ -186,6 +194,27 @@ test("the batch-norm gradient on wasm (fused sums kernel) matches cpu for every 
     ["x", "scale", "offset"].forEach((name, i) => {
       assert.ok(relErr(wasm[i], cpu[i]) <= 1e-4, `${name} gradient ${JSON.stringify(shape)}: ${relErr(wasm[i], cpu[i])}`);
     });
+  }
+});
+
+test("batch norm (forward) on wasm matches cpu: per-channel parameters (SIMD), missing scale/offset, other shapes (original kernel)", async () => {
+  const cases: Array<{ shape: number[]; c: number; paramShape?: number[]; scale: boolean; offset: boolean }> = [
+    { shape: [5, 7, 6, 8], c: 8, scale: true, offset: true },
+    { shape: [32, 28, 28, 32], c: 32, scale: true, offset: false },
+    { shape: [9, 16], c: 16, scale: false, offset: true },
+    { shape: [4, 5, 3], c: 3, scale: true, offset: true }, // channels not a multiple of 4
+    { shape: [2, 3, 3, 4], c: 4, paramShape: [1, 1, 1, 4], scale: true, offset: true }, // broadcast-shaped parameters
+  ];
+  let seed = 450;
+  for (const cs of cases) {
+    const ps = cs.paramShape ?? [cs.c];
+    const x = randomTensor(cs.shape, seed++);
+    const mean = randomTensor(ps, seed++);
+    const variance = tf.abs(randomTensor(ps, seed++));
+    const scale = cs.scale ? randomTensor(ps, seed++) : undefined;
+    const offset = cs.offset ? randomTensor(ps, seed++) : undefined;
+    const [cpu, wasm] = await onBoth(() => [tf.batchNorm(x, mean, variance, offset, scale, 1e-3)]);
+    assert.ok(relErr(wasm[0], cpu[0]) <= 1e-4, `${JSON.stringify(cs)}: ${relErr(wasm[0], cpu[0])}`);
   }
 });
 

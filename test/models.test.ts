@@ -4,7 +4,7 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/src/backend/index";
-import { MODEL_NAMES, buildModel, describeModel, modelSummary, resolveModelOptions, SeededDropout } from "../lib/src/models";
+import { MODEL_NAMES, buildModel, describeModel, modelSummary, PlainConv2D, resolveModelOptions, SeededDropout } from "../lib/src/models";
 
 before(async () => {
   await initBackend("wasm");
@@ -132,5 +132,32 @@ test("best: batch norm tracks its moving statistics with momentum 0.9, so short 
   const norms = model.layers.filter((l) => l.getClassName() === "BatchNormalization");
   assert.equal(norms.length, 2);
   for (const l of norms) assert.equal(l.getConfig().momentum, 0.9);
+  model.dispose();
+});
+
+test("PlainConv2D: the numbers of a bias-free linear Conv2D, and no input gradient for the input layer of best", async () => {
+  const x = tf.randomNormal([3, 9, 8, 2], 0, 1, "float32", 4);
+  for (const padding of ["valid", "same"] as const) {
+    const ours = new PlainConv2D({ filters: 5, padding, seed: 11 });
+    const keras = tf.layers.conv2d({ filters: 5, kernelSize: 3, padding, useBias: false, activation: "linear" });
+    const y = ours.apply(x) as tf.Tensor;
+    keras.apply(x);
+    keras.setWeights(ours.getWeights());
+    const yKeras = keras.apply(x) as tf.Tensor;
+    assert.deepEqual(y.shape, yKeras.shape);
+    assert.deepEqual(ours.computeOutputShape([null, 9, 8, 2]), [null, ...yKeras.shape.slice(1)]);
+    assert.ok(tf.max(tf.abs(tf.sub(y, yKeras))).dataSync()[0] < 1e-5, padding);
+  }
+  assert.throws(() => new PlainConv2D({ filters: 0, padding: "same", seed: 1 }), /filters must be a positive integer/);
+  // One training step of best: both convolutions get filter gradients, only the second an input gradient.
+  const model = buildModel("best");
+  const xs = tf.randomNormal([4, 28, 28, 1], 0, 1, "float32", 5);
+  const ys = tf.tensor1d([0, 1, 2, 3], "float32");
+  const profile = await tf.profile(async () => {
+    await model.trainOnBatch(xs, ys);
+  });
+  const count = (name: string): number => profile.kernels.filter((k) => k.name === name).length;
+  assert.equal(count("Conv2DBackpropFilter"), 2);
+  assert.equal(count("Conv2DBackpropInput"), 1);
   model.dispose();
 });
