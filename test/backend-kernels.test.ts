@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, simdKernelsFailure } from "../lib/src/backend/index";
 import { createRng } from "../lib/src/random";
+import { simdKernels } from "../lib/src/backend/simd-kernels";
 
 before(async () => {
   await initBackend("wasm");
@@ -108,6 +109,8 @@ test("BatchMatMul with transposed operands on wasm matches cpu", async () => {
 
 test("MaxPoolGrad on wasm matches cpu, ties included (first maximum in row-major order gets the gradient)", async () => {
   assert.equal(simdKernelsFailure(), undefined, "the WebAssembly SIMD loops are loaded, so the cases with 4k channels exercise them");
+  assert.ok(simdKernels(tf.engine().findBackend("wasm")), "bound to the wasm backend's memory");
+  assert.equal(simdKernels({}), undefined, "never handed to another backend instance (another memory)");
   const cases: Array<{ shape: number[]; k: number; s: number; pad: "valid" | "same"; ties?: boolean }> = [
     { shape: [3, 26, 26, 32], k: 2, s: 2, pad: "valid" },
     { shape: [2, 13, 11, 4], k: 2, s: 2, pad: "valid" },

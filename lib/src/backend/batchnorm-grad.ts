@@ -25,7 +25,7 @@ function gradSumsWasm(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as unknown as HeapBackend & { disposeData(id: object): void };
   const out = backend.makeOutput([2, c], "float32");
   const rows = x.shape.reduce((p, q) => p * q, 1) / c;
-  const simd = simdKernels();
+  const simd = simdKernels(args.backend);
   let sDy: Float64Array;
   let sDyX: Float64Array;
   if (simd && c % 4 === 0) {

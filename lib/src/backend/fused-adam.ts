@@ -19,7 +19,7 @@ interface StepAttrs { beta1: number; beta2: number; oneMinusAccBeta1: number; on
 
 /** value, m, v, gradient → [new value, new m, new v], exactly as AdamOptimizer.applyGradients computes them. */
 function adamStepWasm(args: KernelArgs): tf.TensorInfo[] {
-  const simd = simdKernels();
+  const simd = simdKernels(args.backend);
   if (!simd) throw new Error(`${ADAM_STEP} needs the WebAssembly SIMD loops, which are not loaded.`);
   const { value, m, v, gradient } = args.inputs as Record<"value" | "m" | "v" | "gradient", tf.TensorInfo>;
   const a = args.attrs as unknown as StepAttrs;
@@ -50,7 +50,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
   }
 
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer["applyGradients"]>[0]): void {
-    if (tf.getBackend() !== "wasm" || !tf.getKernel(ADAM_STEP, "wasm")) {
+    if (tf.getBackend() !== "wasm" || !tf.getKernel(ADAM_STEP, "wasm") || !simdKernels(tf.backend())) {
       super.applyGradients(variableGradients);
       return;
     }

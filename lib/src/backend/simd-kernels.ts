@@ -248,11 +248,15 @@ interface WasmBackendInternals {
 }
 
 let loaded: SimdKernels | undefined;
+let loadedFor: unknown;
 let failure: string | undefined;
 
-/** The loops, once {@link loadSimdKernels} succeeded on the current wasm backend. */
-export function simdKernels(): SimdKernels | undefined {
-  return loaded;
+/**
+ * The loops, once {@link loadSimdKernels} succeeded; with `backend`, only if they were instantiated
+ * against that backend's memory (a re-created wasm backend has a new memory, which they must not touch).
+ */
+export function simdKernels(backend?: unknown): SimdKernels | undefined {
+  return backend === undefined || backend === loadedFor ? loaded : undefined;
 }
 
 /** Why the loops are not in use (undefined when they are, or before loading). */
@@ -291,6 +295,7 @@ export async function loadSimdKernels(backend: unknown): Promise<string | undefi
     }
     const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
     loaded = instance.exports as unknown as SimdKernels;
+    loadedFor = backend;
     return undefined;
   } catch (err) {
     failure = `WebAssembly SIMD loops unavailable (${(err as Error).message}); JavaScript loops used instead`;

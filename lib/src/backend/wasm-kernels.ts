@@ -269,7 +269,7 @@ function maxPoolGrad(args: KernelArgs): Info {
   const dyv = backend.typedArrayFromHeap(dy);
   const [n, h, w, c] = x.shape;
   if (kh === 2 && kw === 2 && sh === 2 && sw === 2 && top === 0 && left === 0 && 2 * oh <= h && 2 * ow <= w) {
-    const simd = simdKernels();
+    const simd = simdKernels(args.backend);
     if (simd && c % 4 === 0) {
       if (2 * oh < h || 2 * ow < w) dx.fill(0);
       simd.maxPoolGrad2x2(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), n, h, w, c, oh, ow);
@@ -421,7 +421,7 @@ function leadingAxesReduction(kind: "sum" | "mean", args: KernelArgs): Info {
   const shape = attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept;
   const backend = args.backend as unknown as HeapBackend & { disposeData(id: object): void };
   const out = backend.makeOutput(shape, "float32");
-  const simd = simdKernels();
+  const simd = simdKernels(args.backend);
   let acc: Float64Array;
   if (simd && cols % 4 === 0) {
     // Float64 accumulators on the heap (2 float32 slots each), for the SIMD loop.
@@ -458,7 +458,7 @@ let originalBatchNorm: WasmKernel | undefined;
 function batchNorm(args: KernelArgs): Info {
   const original = originalBatchNorm ?? wasmKernel("FusedBatchNorm");
   const { x, mean, variance, offset, scale } = args.inputs as Record<string, Info | undefined> as { x: Info; mean: Info; variance: Info; offset?: Info; scale?: Info };
-  const simd = simdKernels();
+  const simd = simdKernels(args.backend);
   const c = x.shape[x.shape.length - 1];
   const perChannel = [mean, variance, offset, scale].every((t) => t === undefined || (t.shape.length === 1 && t.shape[0] === c && t.dtype === "float32"));
   if (!simd || x.dtype !== "float32" || c % 4 !== 0 || !perChannel) return original(args);
