@@ -8,7 +8,7 @@
  *   reductions. On the batch-normalised CNN these were the costliest kernels after convolutions.
  */
 import * as tf from "@tensorflow/tfjs";
-import { heapOffset, simdKernels } from "./simd-kernels";
+import { heapOffset, simdKernels, withFloat64Scratch } from "./simd-kernels";
 import type { HeapBackend } from "./wasm-kernels";
 
 const FUSED_BATCH_NORM = "FusedBatchNorm";
@@ -22,29 +22,19 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 function gradSumsWasm(args: KernelArgs): tf.TensorInfo {
   const { x, dy, mean } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo; mean: tf.TensorInfo };
   const c = x.shape[x.shape.length - 1];
-  const backend = args.backend as unknown as HeapBackend & { disposeData(id: object): void };
+  const backend = args.backend as unknown as HeapBackend;
   const out = backend.makeOutput([2, c], "float32");
   const rows = x.shape.reduce((p, q) => p * q, 1) / c;
   const simd = simdKernels(args.backend);
   let sDy: Float64Array;
   let sDyX: Float64Array;
   if (simd && c % 4 === 0) {
-    // [mean, Σdy, Σdy·(x − mean)] as float64 on the heap (2 float32 slots per value), for the SIMD loop.
-    const scratch = backend.makeOutput([6 * c], "float32");
-    try {
-      const sv = backend.typedArrayFromHeap(scratch);
-      const f64 = new Float64Array(sv.buffer, sv.byteOffset, 3 * c);
-      f64.fill(0);
-      f64.set(backend.typedArrayFromHeap(mean));
-      const base = heapOffset(backend, scratch);
-      simd.batchNormGradSums(heapOffset(backend, x), heapOffset(backend, dy), base, rows, c, base + 8 * c, base + 16 * c);
-      const after = backend.typedArrayFromHeap(scratch);
-      const sums = new Float64Array(after.buffer, after.byteOffset, 3 * c);
-      sDy = sums.slice(c, 2 * c);
-      sDyX = sums.slice(2 * c, 3 * c);
-    } finally {
-      backend.disposeData(scratch.dataId);
-    }
+    // Float64 [mean, Σdy, Σdy·(x − mean)], the mean copied in.
+    const all = withFloat64Scratch(backend, 3 * c, (base) =>
+      simd.batchNormGradSums(heapOffset(backend, x), heapOffset(backend, dy), base, rows, c, base + 8 * c, base + 16 * c),
+      backend.typedArrayFromHeap(mean));
+    sDy = all.subarray(c, 2 * c);
+    sDyX = all.subarray(2 * c, 3 * c);
   } else {
     // Views only after makeOutput: growing the heap detaches earlier views.
     const xv = backend.typedArrayFromHeap(x);

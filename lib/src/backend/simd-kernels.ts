@@ -9,6 +9,7 @@
  * the same order (IEEE float32, no fused multiply-add), so results are bit for bit the same.
  */
 import type * as tf from "@tensorflow/tfjs";
+import type { HeapBackend } from "./wasm-kernels";
 
 // Node's WebAssembly global, typed here (the project's type libraries do not declare it).
 interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer }
@@ -267,6 +268,25 @@ export function simdKernelsFailure(): string | undefined {
 /** The heap byte offset of a tensor on the wasm backend. */
 export function heapOffset(backend: unknown, t: tf.TensorInfo): number {
   return (backend as WasmBackendInternals).getMemoryOffset(t.dataId);
+}
+
+/**
+ * Runs `loop(offset)` on `count` float64 values in the backend's heap (2 float32 slots each),
+ * zeroed and then starting with `init`, and returns a copy of them: the loops' accumulators.
+ */
+export function withFloat64Scratch(backend: HeapBackend, count: number, loop: (offset: number) => void, init?: ArrayLike<number>): Float64Array {
+  const scratch = backend.makeOutput([2 * count], "float32");
+  try {
+    const f32 = backend.typedArrayFromHeap(scratch);
+    const f64 = new Float64Array(f32.buffer, f32.byteOffset, count);
+    f64.fill(0);
+    if (init) f64.set(init);
+    loop(heapOffset(backend, scratch));
+    const after = backend.typedArrayFromHeap(scratch);
+    return new Float64Array(after.buffer, after.byteOffset, count).slice();
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
 }
 
 /**

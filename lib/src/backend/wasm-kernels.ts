@@ -7,7 +7,7 @@
  * loaded, JavaScript loops with the same results when not.
  */
 import * as tf from "@tensorflow/tfjs";
-import { heapOffset, simdKernels } from "./simd-kernels";
+import { heapOffset, simdKernels, withFloat64Scratch } from "./simd-kernels";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 type WasmKernel = (args: KernelArgs) => tf.TensorInfo;
@@ -20,9 +20,14 @@ function wasmKernel(name: string): WasmKernel {
 
 type Info = tf.TensorInfo;
 /** The wasm backend's heap access, for kernels that loop over tensor memory directly. */
-export type HeapBackend = { makeOutput(shape: number[], dtype: "float32"): Info; typedArrayFromHeap(t: Info): Float32Array };
+export type HeapBackend = { makeOutput(shape: number[], dtype: "float32"): Info; typedArrayFromHeap(t: Info): Float32Array; disposeData(id: object): void };
 const asInputs = (m: Record<string, Info> | Info[]): tf.NamedTensorInfoMap => m as unknown as tf.NamedTensorInfoMap;
 const asAttrs = (m: Record<string, unknown>): tf.NamedAttrMap => m as unknown as tf.NamedAttrMap;
+
+/** A function running the wasm kernel registered under a name, on `backend`. */
+function kernelRunner(backend: KernelArgs["backend"]): (name: string, inputs: Record<string, Info> | Info[], attrs: Record<string, unknown>) => Info {
+  return (name, inputs, attrs) => wasmKernel(name)({ inputs: asInputs(inputs), backend, attrs: asAttrs(attrs) });
+}
 
 /**
  * Conv2DBackpropFilter from wasm kernels, so the work runs on XNNPACK. Stride 1: one forward
@@ -35,9 +40,8 @@ function conv2dBackpropFilter(args: KernelArgs): Info {
   const { x, dy } = args.inputs as { x: Info; dy: Info };
   const attrs = args.attrs as unknown as { strides: [number, number] | number; pad: "valid" | "same" | number; filterShape: [number, number, number, number]; dataFormat?: string; dimRoundingMode?: "floor" | "round" | "ceil" };
   if (attrs.dataFormat && attrs.dataFormat !== "NHWC") throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${attrs.dataFormat}.`);
-  const backend = args.backend as unknown as { disposeData(id: object): void };
-  const run = (name: string, inputs: Record<string, Info> | Info[], a: Record<string, unknown>): Info =>
-    wasmKernel(name)({ inputs: asInputs(inputs), backend: args.backend, attrs: asAttrs(a) });
+  const backend = args.backend as unknown as HeapBackend;
+  const run = kernelRunner(args.backend);
   const temps: Info[] = [];
   const keep = (t: Info): Info => (temps.push(t), t);
   try {
@@ -46,9 +50,7 @@ function conv2dBackpropFilter(args: KernelArgs): Info {
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
     const { top, left, bottom, right } = info.padInfo;
     const { outHeight: oh, outWidth: ow, strideHeight: sh, strideWidth: sw } = info;
-    if (sh === 1 && sw === 1 && info.dilationHeight === 1 && info.dilationWidth === 1) {
-      if (c === 1) return filterGradientOneChannel(x, dy, info, args.backend);
-    }
+    if (c === 1 && sh === 1 && sw === 1 && info.dilationHeight === 1 && info.dilationWidth === 1) return filterGradientOneChannel(x, dy, info, args.backend);
     const padded = top || left || bottom || right ? keep(run("PadV2", { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 })) : x;
     if (sh === 1 && sw === 1) {
       // dW[kh, kw, c, f] = Σ_{n,i,j} x[n, i+kh, j+kw, c] · dy[n, i, j, f] is a stride-1 "valid"
@@ -58,38 +60,20 @@ function conv2dBackpropFilter(args: KernelArgs): Info {
       // therefore taken a few at a time (a reduction of about 4,096) and the partial gradients added
       // up. Measured at batch 128: 49 → 38 ms on 14×14×32 → 64, 117 → 84 ms on 28×28×32 → 32; at
       // batch 32 within ±10% either way.
-      const per = Math.max(1, Math.round(FILTER_GRADIENT_REDUCTION / (oh * ow)));
-      if (per >= n) {
-        const xt = keep(run("Transpose", { x: padded }, { perm: [3, 1, 2, 0] }));
-        const dyt = keep(run("Transpose", { x: dy }, { perm: [1, 2, 0, 3] }));
-        const conv = keep(run("Conv2D", { x: xt, filter: dyt }, { strides: [1, 1], pad: "valid", dilations: [1, 1], dataFormat: "NHWC" }));
-        return run("Transpose", { x: conv }, { perm: [1, 2, 0, 3] });
-      }
-      const heap = args.backend as unknown as HeapBackend;
+      const per = imagesPerProduct(n, oh, ow);
       const [, hp, wp] = padded.shape;
       const sum = new Float64Array(c * fh * fw * f);
       for (let b0 = 0; b0 < n; b0 += per) {
         const nb = Math.min(per, n - b0);
-        const xs = heapView(heap, padded, b0 * hp * wp * c, [nb, hp, wp, c]);
-        const dys = heapView(heap, dy, b0 * oh * ow * f, [nb, oh, ow, f]);
-        const made: Info[] = [];
-        try {
-          const xt = run("Transpose", { x: xs }, { perm: [3, 1, 2, 0] });
-          made.push(xt);
-          const dyt = run("Transpose", { x: dys }, { perm: [1, 2, 0, 3] });
-          made.push(dyt);
-          const part = run("Conv2D", { x: xt, filter: dyt }, { strides: [1, 1], pad: "valid", dilations: [1, 1], dataFormat: "NHWC" });
-          made.push(part);
-          const pv = heap.typedArrayFromHeap(part);
-          for (let k = 0; k < sum.length; k++) sum[k] += pv[k];
-        } finally {
-          for (const t of made) backend.disposeData(t.dataId);
-          releaseView(heap, xs);
-          releaseView(heap, dys);
-        }
+        withHeapScope(backend, (scope) => {
+          const xt = scope.temp(run("Transpose", { x: scope.view(padded, b0 * hp * wp * c, [nb, hp, wp, c]) }, { perm: [3, 1, 2, 0] }));
+          const dyt = scope.temp(run("Transpose", { x: scope.view(dy, b0 * oh * ow * f, [nb, oh, ow, f]) }, { perm: [1, 2, 0, 3] }));
+          const part = scope.temp(run("Conv2D", { x: xt, filter: dyt }, { strides: [1, 1], pad: "valid", dilations: [1, 1], dataFormat: "NHWC" }));
+          addInto(sum, backend.typedArrayFromHeap(part));
+        });
       }
-      const total = keep(heap.makeOutput([c, fh, fw, f], "float32"));
-      heap.typedArrayFromHeap(total).set(sum);
+      const total = keep(backend.makeOutput([c, fh, fw, f], "float32"));
+      backend.typedArrayFromHeap(total).set(sum);
       return run("Transpose", { x: total }, { perm: [1, 2, 0, 3] });
     }
     const m = n * oh * ow;
@@ -123,14 +107,13 @@ function conv2dBackpropFilter(args: KernelArgs): Info {
  * channels the convolution route was faster.
  */
 function filterGradientOneChannel(x: Info, dy: Info, info: tf.backend_util.Conv2DInfo, backendArg: KernelArgs["backend"]): Info {
-  const backend = backendArg as unknown as HeapBackend & { disposeData(id: object): void };
-  const run = (name: string, inputs: Record<string, Info>, a: Record<string, unknown>): Info =>
-    wasmKernel(name)({ inputs: asInputs(inputs), backend: backendArg, attrs: asAttrs(a) });
+  const backend = backendArg as unknown as HeapBackend;
+  const run = kernelRunner(backendArg);
   const [n, h, w] = x.shape;
   const { outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw, outChannels: f } = info;
   const taps = fh * fw;
   // A few images per product, as in conv2dBackpropFilter (XNNPACK does not block the reduction).
-  const per = Math.min(n, Math.max(1, Math.round(FILTER_GRADIENT_REDUCTION / (oh * ow))));
+  const per = imagesPerProduct(n, oh, ow);
   const sum = new Float64Array(f * taps);
   const p = backend.makeOutput([1, per * oh * ow, taps], "float32");
   try {
@@ -138,25 +121,11 @@ function filterGradientOneChannel(x: Info, dy: Info, info: tf.backend_util.Conv2
       const nb = Math.min(per, n - b0);
       const mc = nb * oh * ow;
       fillPatches(backend.typedArrayFromHeap(p), backend.typedArrayFromHeap(x).subarray(b0 * h * w), nb, h, w, oh, ow, fh, fw, info.padInfo.top, info.padInfo.left);
-      const dys = heapView(backend, dy, b0 * oh * ow * f, [mc, f]);
-      const ps = heapView(backend, p, 0, [1, mc, taps]);
-      const made: Info[] = [];
-      try {
-        const dyt = run("Transpose", { x: dys }, { perm: [1, 0] });
-        made.push(dyt);
-        const product = (originalBatchMatMul ?? wasmKernel("BatchMatMul"))({
-          inputs: asInputs({ a: { dataId: dyt.dataId, dtype: dyt.dtype, shape: [1, f, mc] }, b: ps }),
-          backend: backendArg,
-          attrs: asAttrs({ transposeA: false, transposeB: false }),
-        });
-        made.push(product);
-        const pv = backend.typedArrayFromHeap(product);
-        for (let k = 0; k < sum.length; k++) sum[k] += pv[k];
-      } finally {
-        for (const t of made) backend.disposeData(t.dataId);
-        releaseView(backend, dys);
-        releaseView(backend, ps);
-      }
+      withHeapScope(backend, (scope) => {
+        const dyt = scope.temp(run("Transpose", { x: scope.view(dy, b0 * oh * ow * f, [mc, f]) }, { perm: [1, 0] }));
+        const product = scope.temp(run("BatchMatMul", { a: { dataId: dyt.dataId, dtype: dyt.dtype, shape: [1, f, mc] }, b: scope.view(p, 0, [1, mc, taps]) }, { transposeA: false, transposeB: false }));
+        addInto(sum, backend.typedArrayFromHeap(product));
+      });
     }
   } finally {
     backend.disposeData(p.dataId);
@@ -189,27 +158,52 @@ function fillPatches(p: Float32Array, xv: Float32Array, n: number, h: number, w:
   }
 }
 
-/** Target reduction length of one filter-gradient product (see conv2dBackpropFilter). */
-const FILTER_GRADIENT_REDUCTION = 4096;
+/** Images per filter-gradient product, for a reduction of about 4,096 (see conv2dBackpropFilter). */
+function imagesPerProduct(n: number, oh: number, ow: number): number {
+  return Math.min(n, Math.max(1, Math.round(4096 / (oh * ow))));
+}
 
 /** The wasm backend's bookkeeping that views need (tfjs-backend-wasm 4.22 internals). */
 type ViewBackend = HeapBackend & {
   makeOutput(shape: number[], dtype: "float32", memoryOffset?: number): Info;
-  dataIdMap: { get(id: object): { id: number; memoryOffset: number }; delete(id: object): void };
+  dataIdMap: { get(id: object): { id: number }; delete(id: object): void };
   wasm: { tfjs: { disposeData(id: number): void } };
 };
 
-/** A tensor over `shape.length` elements of `base`'s memory from element `offset` on: no copy, no allocation. */
-function heapView(backend: HeapBackend, base: Info, offset: number, shape: number[]): Info {
-  const b = backend as ViewBackend;
-  return b.makeOutput(shape, "float32", b.dataIdMap.get(base.dataId).memoryOffset + 4 * offset);
+/** Tensors made for one step of a kernel: heap views (no copy) and temporaries, all released when the step ends. */
+interface HeapScope {
+  /** A tensor over `base`'s memory from element `offset` on, with `shape`; forgotten, not freed, at the end. */
+  view(base: Info, offset: number, shape: number[]): Info;
+  /** Disposes `t` at the end. */
+  temp(t: Info): Info;
 }
 
-/** Forgets a {@link heapView} without freeing the memory, which belongs to the base tensor. */
-function releaseView(backend: HeapBackend, view: Info): void {
+function withHeapScope(backend: HeapBackend, step: (scope: HeapScope) => void): void {
   const b = backend as ViewBackend;
-  b.wasm.tfjs.disposeData(b.dataIdMap.get(view.dataId).id);
-  b.dataIdMap.delete(view.dataId);
+  const views: Info[] = [];
+  const temps: Info[] = [];
+  try {
+    step({
+      view: (base, offset, shape) => {
+        const v = b.makeOutput(shape, "float32", heapOffset(b, base) + 4 * offset);
+        views.push(v);
+        return v;
+      },
+      temp: (t) => (temps.push(t), t),
+    });
+  } finally {
+    for (const t of temps) b.disposeData(t.dataId);
+    // A view's memory belongs to its base tensor: unregister it without freeing.
+    for (const v of views) {
+      b.wasm.tfjs.disposeData(b.dataIdMap.get(v.dataId).id);
+      b.dataIdMap.delete(v.dataId);
+    }
+  }
+}
+
+/** sum[k] += part[k] (float64 accumulation of float32 partial results). */
+function addInto(sum: Float64Array, part: Float32Array): void {
+  for (let k = 0; k < sum.length; k++) sum[k] += part[k];
 }
 
 let originalConv2dBackpropInput: WasmKernel | undefined;
@@ -231,8 +225,7 @@ function conv2dBackpropInput(args: KernelArgs): Info {
     return original(args);
   }
   const backend = args.backend as unknown as { disposeData(id: object): void };
-  const run = (name: string, inputs: Record<string, Info>, a: Record<string, unknown>): Info =>
-    wasmKernel(name)({ inputs: asInputs(inputs), backend: args.backend, attrs: asAttrs(a) });
+  const run = kernelRunner(args.backend);
   const reversed = run("Reverse", { x: filter }, { dims: [0, 1] });
   const swapped = run("Transpose", { x: reversed }, { perm: [0, 1, 3, 2] });
   try {
@@ -419,21 +412,12 @@ function leadingAxesReduction(kind: "sum" | "mean", args: KernelArgs): Info {
   const kept = x.shape.slice(axes.length);
   const cols = kept.reduce((p, q) => p * q, 1);
   const shape = attrs.keepDims ? [...axes.map(() => 1), ...kept] : kept;
-  const backend = args.backend as unknown as HeapBackend & { disposeData(id: object): void };
+  const backend = args.backend as unknown as HeapBackend;
   const out = backend.makeOutput(shape, "float32");
   const simd = simdKernels(args.backend);
   let acc: Float64Array;
   if (simd && cols % 4 === 0) {
-    // Float64 accumulators on the heap (2 float32 slots each), for the SIMD loop.
-    const scratch = backend.makeOutput([2 * cols], "float32");
-    try {
-      backend.typedArrayFromHeap(scratch).fill(0);
-      simd.sumRows(heapOffset(backend, x), rows, cols, heapOffset(backend, scratch));
-      const s = backend.typedArrayFromHeap(scratch);
-      acc = new Float64Array(s.buffer, s.byteOffset, cols).slice();
-    } finally {
-      backend.disposeData(scratch.dataId);
-    }
+    acc = withFloat64Scratch(backend, cols, (accumulators) => simd.sumRows(heapOffset(backend, x), rows, cols, accumulators));
   } else {
     const xv = backend.typedArrayFromHeap(x);
     acc = new Float64Array(cols);
@@ -463,7 +447,7 @@ function batchNorm(args: KernelArgs): Info {
   const perChannel = [mean, variance, offset, scale].every((t) => t === undefined || (t.shape.length === 1 && t.shape[0] === c && t.dtype === "float32"));
   if (!simd || x.dtype !== "float32" || c % 4 !== 0 || !perChannel) return original(args);
   const eps = (args.attrs as unknown as { varianceEpsilon: number }).varianceEpsilon;
-  const backend = args.backend as unknown as HeapBackend & { disposeData(id: object): void };
+  const backend = args.backend as unknown as HeapBackend;
   const out = backend.makeOutput(x.shape, "float32");
   const params = backend.makeOutput([3 * c], "float32");
   try {
