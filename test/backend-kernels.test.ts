@@ -6,6 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend, simdKernelsFailure } from "../lib/src/backend/index";
 import { createRng } from "../lib/src/random";
 import { simdKernels } from "../lib/src/backend/simd-kernels";
+import { setTiledConvThreads, tiledConvCalls } from "../lib/src/backend/tiled-conv";
+import { tileHelperCount } from "../lib/src/backend/tile-helpers";
 
 before(async () => {
   await initBackend("wasm");
@@ -87,6 +89,112 @@ test("Conv2DBackpropFilter on wasm matches cpu (shapes, strides, paddings, odd b
     const grad = tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, { strides: cs.s, pad: cs.pad, filterShape: [cs.k, cs.k, cs.c, cs.f], dataFormat: "NHWC" }) as tf.Tensor;
     assert.equal(backend.numDataIds(), held + 1, `buffers held after ${JSON.stringify(cs)}`);
     grad.dispose();
+  }
+});
+
+/** Lets the tiles take every convolution they cover during test `t` (with a thread pool, XNNPACK takes them instead). */
+async function tilesOn(t: { after(fn: () => void): void }): Promise<void> {
+  const threads = (await initBackend("wasm")).threads;
+  setTiledConvThreads(1);
+  t.after(() => setTiledConvThreads(threads));
+}
+
+test("stride-1 convolutions on the SIMD tiles (forward, bias + relu, input and filter gradients) match cpu and release their temporaries", async (t) => {
+  type Pad = "valid" | "same" | [[number, number], [number, number], [number, number], [number, number]];
+  const cases: Array<{ n: number; h: number; w: number; c: number; f: number; k: number; pad: Pad }> = [
+    { n: 1, h: 5, w: 5, c: 1, f: 8, k: 3, pad: "valid" }, // a 3-wide row: only a partial tile
+    { n: 3, h: 28, w: 28, c: 1, f: 32, k: 3, pad: "same" }, // the input layer
+    { n: 2, h: 14, w: 14, c: 32, f: 64, k: 3, pad: "same" },
+    { n: 5, h: 7, w: 9, c: 8, f: 16, k: 3, pad: "valid" }, // rows of 7: a full and a 3-wide tile
+    { n: 3, h: 6, w: 6, c: 16, f: 8, k: 5, pad: "same" },
+    { n: 2, h: 9, w: 10, c: 3, f: 8, k: 2, pad: "same" }, // even kernel: uneven padding
+    { n: 4, h: 5, w: 13, c: 8, f: 24, k: 1, pad: "valid" }, // 1×1, rows of 13
+    { n: 1, h: 6, w: 1, c: 8, f: 8, k: 1, pad: "valid" }, // one column
+    { n: 2, h: 8, w: 7, c: 8, f: 8, k: 3, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] }, // explicit padding
+  ];
+  let seed = 500;
+  await tilesOn(t);
+  for (const cs of cases) {
+    const label = JSON.stringify(cs);
+    const x = randomTensor([cs.n, cs.h, cs.w, cs.c], seed++);
+    const filter = randomTensor([cs.k, cs.k, cs.c, cs.f], seed++);
+    const bias = randomTensor([cs.f], seed++);
+    const conv = (xx: tf.Tensor, ff: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, 1, cs.pad);
+    const dy = randomTensor(conv(x, filter).shape, seed++);
+    const before = { ...tiledConvCalls };
+    const [cpu, wasm] = await onBoth(() =>
+      tf.tidy(() => [
+        conv(x, filter),
+        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, bias, activation: "relu", strides: 1, pad: cs.pad }),
+        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, bias, strides: 1, pad: cs.pad }),
+        ...tf.grads(conv)([x, filter], dy),
+      ]),
+    );
+    ["conv2d", "conv2d + bias + relu", "conv2d + bias", "input gradient", "filter gradient"].forEach((what, i) => {
+      assert.ok(relErr(wasm[i], cpu[i]) <= 1e-4, `${what} ${label}: ${relErr(wasm[i], cpu[i])}`);
+    });
+    // The tiles ran: four forward convolutions (tf.grads runs conv2d again), the filter gradient, and the input gradient when the tiles divide C.
+    assert.equal(tiledConvCalls.forward - before.forward, 4, `forward tiles ${label}`);
+    assert.equal(tiledConvCalls.filterGradient - before.filterGradient, 1, `filter-gradient tiles ${label}`);
+    assert.equal(tiledConvCalls.inputGradient - before.inputGradient, cs.c % 8 === 0 ? 1 : 0, `input-gradient tiles ${label}`);
+    // Padded copies and the turned filter are released: each kernel leaves exactly its result.
+    const backend = tf.engine().backend;
+    for (const run of [
+      () => tf.engine().runKernel("Conv2D", { x, filter }, { strides: 1, pad: cs.pad, dataFormat: "NHWC", dilations: 1 }),
+      () => tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, { strides: 1, pad: cs.pad, filterShape: [cs.k, cs.k, cs.c, cs.f], dataFormat: "NHWC" }),
+      () => tf.engine().runKernel("Conv2DBackpropInput", { dy, filter }, { strides: 1, pad: cs.pad, inputShape: x.shape, dataFormat: "NHWC" }),
+    ]) {
+      const held = backend.numDataIds();
+      const out = run() as tf.Tensor;
+      assert.equal(backend.numDataIds(), held + 1, `buffers held after a kernel on ${label}`);
+      out.dispose();
+    }
+  }
+});
+
+test("with the backend's thread pool, helper threads take shares of the images and the results still match cpu", async (t) => {
+  const { threads } = await initBackend("wasm");
+  if (threads < 2) {
+    t.skip("the wasm backend runs on one thread here (FMNIST_WASM_THREADS=1 or one core)");
+    return;
+  }
+  assert.equal(tileHelperCount(), threads - 1, "one helper per extra thread");
+  let seed = 900;
+  // Odd image counts: unequal shares; one image: no helper.
+  for (const n of [1, 3, 8]) {
+    const x = randomTensor([n, 12, 11, 16], seed++);
+    const filter = randomTensor([3, 3, 16, 24], seed++);
+    const bias = randomTensor([24], seed++);
+    const dy = randomTensor([n, 12, 11, 24], seed++);
+    const before = { ...tiledConvCalls };
+    const [cpu, wasm] = await onBoth(() =>
+      tf.tidy(() => [
+        tf.fused.conv2d({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, bias, activation: "relu", strides: 1, pad: "same" }),
+        ...tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, 1, "same"))([x, filter], dy),
+      ]),
+    );
+    ["forward", "input gradient", "filter gradient"].forEach((what, i) => {
+      assert.ok(relErr(wasm[i], cpu[i]) <= 1e-4, `${what}, ${n} image(s): ${relErr(wasm[i], cpu[i])}`);
+    });
+    assert.ok(tiledConvCalls.forward > before.forward && tiledConvCalls.filterGradient > before.filterGradient && tiledConvCalls.inputGradient > before.inputGradient, `tiles ran for ${n} image(s)`);
+  }
+});
+
+test("convolutions the tiles do not cover (strides, dilations, filter counts not a multiple of 8) keep matching cpu", async (t) => {
+  await tilesOn(t);
+  const cases = [
+    { n: 2, h: 9, w: 9, c: 8, f: 8, k: 3, s: 2, d: 1 },
+    { n: 2, h: 11, w: 10, c: 8, f: 16, k: 3, s: 1, d: 2 },
+    { n: 3, h: 8, w: 8, c: 4, f: 10, k: 3, s: 1, d: 1 },
+  ];
+  let seed = 700;
+  for (const cs of cases) {
+    const x = randomTensor([cs.n, cs.h, cs.w, cs.c], seed++);
+    const filter = randomTensor([cs.k, cs.k, cs.c, cs.f], seed++);
+    const before = tiledConvCalls.forward;
+    const [cpu, wasm] = await onBoth(() => [tf.conv2d(x as tf.Tensor4D, filter as tf.Tensor4D, cs.s, "same", "NHWC", cs.d)]);
+    assert.ok(relErr(wasm[0], cpu[0]) <= 1e-4, `${JSON.stringify(cs)}: ${relErr(wasm[0], cpu[0])}`);
+    assert.equal(tiledConvCalls.forward, before, `${JSON.stringify(cs)} went to the original kernel`);
   }
 });
 

@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { heapOffset, simdKernels, withFloat64Scratch } from "./simd-kernels";
-import type { HeapBackend } from "./wasm-kernels";
+import type { HeapBackend } from "./kernel-runner";
 
 const FUSED_BATCH_NORM = "FusedBatchNorm";
 

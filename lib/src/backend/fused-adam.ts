@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { heapOffset, simdKernels } from "./simd-kernels";
-import type { HeapBackend } from "./wasm-kernels";
+import type { HeapBackend } from "./kernel-runner";
 
 /** Kernel name of the fused Adam step (wasm only). */
 export const ADAM_STEP = "FmnistAdamStep";

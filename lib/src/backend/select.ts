@@ -10,7 +10,9 @@ import type { BackendRequest } from "../config";
 import { BACKEND_REQUESTS } from "../config";
 import { registerBatchNormGradient } from "./batchnorm-grad";
 import { registerFusedAdam } from "./fused-adam";
-import { loadSimdKernels } from "./simd-kernels";
+import { loadSimdKernels, sharedSimdModule } from "./simd-kernels";
+import { startTileHelpers } from "./tile-helpers";
+import { setTiledConvThreads } from "./tiled-conv";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
 import { prepareWasmThreads, requestedWasmThreads, unrefWasmWorkers } from "./wasm-threads";
 
@@ -85,6 +87,7 @@ async function useWasm(reason: string): Promise<BackendInfo> {
     prepared?.restore();
   }
   if (prepared) unrefWasmWorkers();
+  setTiledConvThreads(wasm.getThreadsCount());
   let loops = "off";
   if (set === "fast") {
     const failure = await loadSimdKernels(tf.backend());
@@ -92,6 +95,13 @@ async function useWasm(reason: string): Promise<BackendInfo> {
     else {
       loops = "simd";
       registerFusedAdam();
+      // The convolution tiles use every thread: helpers over the shared memory of the threaded build.
+      const shared = sharedSimdModule();
+      const threads = wasm.getThreadsCount();
+      if (shared && threads > 1) {
+        const helperFailure = await startTileHelpers(threads - 1, shared.module, shared.memory);
+        if (helperFailure) threadNote += `; ${helperFailure}`;
+      }
     }
   }
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");

@@ -9,7 +9,8 @@
  * the same order (IEEE float32, no fused multiply-add), so results are bit for bit the same.
  */
 import type * as tf from "@tensorflow/tfjs";
-import type { HeapBackend } from "./wasm-kernels";
+import { convWat } from "./conv-wat";
+import type { HeapBackend } from "./kernel-runner";
 
 // Node's WebAssembly global, typed here (the project's type libraries do not declare it).
 interface WasmMemory { readonly buffer: ArrayBuffer | SharedArrayBuffer }
@@ -227,6 +228,7 @@ const WAT = String.raw`
       (local.set $o (i32.add (local.get $o) (i32.const 4)))
       (br $sl)))
   )
+${convWat()}
 )`;
 
 /** The exported loops; every pointer is a byte offset into the backend's memory. */
@@ -240,6 +242,10 @@ export interface SimdKernels {
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
     oneMinusAccBeta1: number, oneMinusAccBeta2: number, epsilon: number, negLearningRate: number,
   ): void;
+  /** Stride-1 "valid" convolution of a padded input (conv-wat.ts); flags: 1 add bias, 2 relu. */
+  convForward(x: number, w: number, y: number, n: number, hp: number, wp: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, bias: number, flags: number): void;
+  /** Adds the filter gradient of that convolution to dw, `block` output rows at a time (conv-wat.ts). */
+  convFilterGrad(x: number, dy: number, dw: number, n: number, hp: number, wp: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, block: number): void;
 }
 
 /** The parts of the wasm backend these loops use. */
@@ -250,6 +256,7 @@ interface WasmBackendInternals {
 
 let loaded: SimdKernels | undefined;
 let loadedFor: unknown;
+let compiled: { module: object; memory: WasmMemory } | undefined;
 let failure: string | undefined;
 
 /**
@@ -258,6 +265,11 @@ let failure: string | undefined;
  */
 export function simdKernels(backend?: unknown): SimdKernels | undefined {
   return backend === undefined || backend === loadedFor ? loaded : undefined;
+}
+
+/** The compiled loops and the shared memory they run on, when the backend's memory is shared (threaded build). */
+export function sharedSimdModule(): { module: object; memory: object } | undefined {
+  return compiled;
 }
 
 /** Why the loops are not in use (undefined when they are, or before loading). */
@@ -296,8 +308,8 @@ export function withFloat64Scratch(backend: HeapBackend, count: number, loop: (o
 export async function loadSimdKernels(backend: unknown): Promise<string | undefined> {
   if (loaded || failure) return failure;
   try {
-    const module = (backend as WasmBackendInternals).wasm;
-    const memory = module.wasmMemory ?? module.asm?.memory;
+    const emscripten = (backend as WasmBackendInternals).wasm;
+    const memory = emscripten.wasmMemory ?? emscripten.asm?.memory;
     if (!(memory instanceof WebAssembly.Memory)) throw new Error("the wasm backend does not expose its WebAssembly.Memory");
     const shared = typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
     // A shared memory import must declare a maximum; 65536 pages (4 GiB) admits any actual maximum.
@@ -313,8 +325,10 @@ export async function loadSimdKernels(backend: unknown): Promise<string | undefi
     } finally {
       parsed.destroy();
     }
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(binary), { env: { memory } });
+    const module = new WebAssembly.Module(binary);
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
     loaded = instance.exports as unknown as SimdKernels;
+    if (shared) compiled = { module, memory };
     loadedFor = backend;
     return undefined;
   } catch (err) {

@@ -8,26 +8,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { heapOffset, simdKernels, withFloat64Scratch } from "./simd-kernels";
+import { tiledConv2D, tiledConv2DBackpropFilter, tiledConv2DBackpropInput, tiledFusedConv2D } from "./tiled-conv";
 
-type KernelArgs = Parameters<tf.KernelFunc>[0];
-type WasmKernel = (args: KernelArgs) => tf.TensorInfo;
+import { asAttrs, asInputs, kernelRunner, wasmKernel, type HeapBackend, type Info, type KernelArgs, type WasmKernel } from "./kernel-runner";
 
-function wasmKernel(name: string): WasmKernel {
-  const config = tf.getKernel(name, "wasm");
-  if (!config) throw new Error(`The wasm backend has no ${name} kernel to build on (is @tensorflow/tfjs-backend-wasm 4.22 installed?).`);
-  return config.kernelFunc as WasmKernel;
-}
-
-type Info = tf.TensorInfo;
-/** The wasm backend's heap access, for kernels that loop over tensor memory directly. */
-export type HeapBackend = { makeOutput(shape: number[], dtype: "float32"): Info; typedArrayFromHeap(t: Info): Float32Array; disposeData(id: object): void };
-const asInputs = (m: Record<string, Info> | Info[]): tf.NamedTensorInfoMap => m as unknown as tf.NamedTensorInfoMap;
-const asAttrs = (m: Record<string, unknown>): tf.NamedAttrMap => m as unknown as tf.NamedAttrMap;
-
-/** A function running the wasm kernel registered under a name, on `backend`. */
-function kernelRunner(backend: KernelArgs["backend"]): (name: string, inputs: Record<string, Info> | Info[], attrs: Record<string, unknown>) => Info {
-  return (name, inputs, attrs) => wasmKernel(name)({ inputs: asInputs(inputs), backend, attrs: asAttrs(attrs) });
-}
+export type { HeapBackend } from "./kernel-runner";
 
 /**
  * Conv2DBackpropFilter from wasm kernels, so the work runs on XNNPACK. Stride 1: one forward
@@ -40,6 +25,8 @@ function conv2dBackpropFilter(args: KernelArgs): Info {
   const { x, dy } = args.inputs as { x: Info; dy: Info };
   const attrs = args.attrs as unknown as { strides: [number, number] | number; pad: "valid" | "same" | number; filterShape: [number, number, number, number]; dataFormat?: string; dimRoundingMode?: "floor" | "round" | "ceil" };
   if (attrs.dataFormat && attrs.dataFormat !== "NHWC") throw new Error(`Conv2DBackpropFilter on wasm supports NHWC only, got ${attrs.dataFormat}.`);
+  const tiled = tiledConv2DBackpropFilter(args);
+  if (tiled) return tiled;
   const backend = args.backend as unknown as HeapBackend;
   const run = kernelRunner(args.backend);
   const temps: Info[] = [];
@@ -215,6 +202,8 @@ let originalConv2dBackpropInput: WasmKernel | undefined;
  */
 function conv2dBackpropInput(args: KernelArgs): Info {
   const original = originalConv2dBackpropInput ?? wasmKernel("Conv2DBackpropInput");
+  const tiled = tiledConv2DBackpropInput(args);
+  if (tiled) return tiled;
   const { dy, filter } = args.inputs as { dy: Info; filter: Info };
   const attrs = args.attrs as unknown as { strides: [number, number] | number; pad: "valid" | "same" | number; inputShape: [number, number, number, number]; dataFormat?: string; dimRoundingMode?: "floor" | "round" | "ceil" };
   const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number], attrs.strides, 1, attrs.pad, attrs.dimRoundingMode);
@@ -469,7 +458,7 @@ function batchNorm(args: KernelArgs): Info {
 }
 
 /** Names of the kernels this module registers or replaces on wasm. */
-export const WASM_TRAINING_KERNELS = ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad", "BatchMatMul", "Sum", "Mean", "FusedBatchNorm"] as const;
+export const WASM_TRAINING_KERNELS = ["Conv2DBackpropFilter", "Conv2DBackpropInput", "MaxPoolGrad", "BatchMatMul", "Sum", "Mean", "FusedBatchNorm", "Conv2D", "FusedConv2D"] as const;
 
 
 /**
@@ -527,6 +516,8 @@ export function registerWasmTrainingKernels(set: WasmKernelSet = "fast"): void {
     originalSum = replaceKernel("Sum", (args) => leadingAxesReduction("sum", args));
     originalMean = replaceKernel("Mean", (args) => leadingAxesReduction("mean", args));
     originalBatchNorm = replaceKernel("FusedBatchNorm", batchNorm);
+    const conv2d = replaceKernel("Conv2D", (args) => tiledConv2D(args) ?? (conv2d ?? wasmKernel("Conv2D"))(args));
+    const fusedConv2d = replaceKernel("FusedConv2D", (args) => tiledFusedConv2D(args) ?? (fusedConv2d ?? wasmKernel("FusedConv2D"))(args));
   }
   registered = set;
 }

@@ -1,0 +1,24 @@
+/** Running the wasm backend's own kernels from inside other kernels, and its heap access. */
+import * as tf from "@tensorflow/tfjs";
+
+export type KernelArgs = Parameters<tf.KernelFunc>[0];
+export type WasmKernel = (args: KernelArgs) => tf.TensorInfo;
+export type Info = tf.TensorInfo;
+
+/** The wasm backend's heap access, for kernels that loop over tensor memory directly. */
+export type HeapBackend = { makeOutput(shape: number[], dtype: "float32"): Info; typedArrayFromHeap(t: Info): Float32Array; disposeData(id: object): void };
+
+export const asInputs = (m: Record<string, Info> | Info[]): tf.NamedTensorInfoMap => m as unknown as tf.NamedTensorInfoMap;
+export const asAttrs = (m: Record<string, unknown>): tf.NamedAttrMap => m as unknown as tf.NamedAttrMap;
+
+/** The kernel currently registered on wasm under `name`. */
+export function wasmKernel(name: string): WasmKernel {
+  const config = tf.getKernel(name, "wasm");
+  if (!config) throw new Error(`The wasm backend has no ${name} kernel to build on (is @tensorflow/tfjs-backend-wasm 4.22 installed?).`);
+  return config.kernelFunc as WasmKernel;
+}
+
+/** A function running the wasm kernel registered under a name, on `backend`. */
+export function kernelRunner(backend: KernelArgs["backend"]): (name: string, inputs: Record<string, Info> | Info[], attrs: Record<string, unknown>) => Info {
+  return (name, inputs, attrs) => wasmKernel(name)({ inputs: asInputs(inputs), backend, attrs: asAttrs(attrs) });
+}
