@@ -79,7 +79,8 @@ export const DEFAULT_TIME_FACTOR = 3;
 /**
  * Tolerance for a metric by naming convention (see the README's "Regression checks"):
  * accuracies (`*_acc`, `*accuracy`, f1/precision/recall) absolute ±0.02 quick / ±0.01 full;
- * losses (`*loss`) relative 15 % quick / 5 % full; counts (`rows.*`, `count.*`, `*_count`, `*params`, `*epochs`) exact;
+ * losses (`*loss`) relative 15 % in both profiles (an overfitted model's validation and test loss moved 5–15 %
+ * when only the kernels' summation order changed, its accuracy under 1 point; another backend does the same); counts (`rows.*`, `count.*`, `*_count`, `*params`, `*epochs`) exact;
  * timings (`time.*`, `*_sec`) by factor; any other integer value exact; anything else relative 10 % quick / 5 % full.
  */
 export function defaultTolerance(metric: string, profile: Profile, value?: number): { kind: ToleranceKind; tol?: number } {
@@ -90,7 +91,7 @@ export function defaultTolerance(metric: string, profile: Profile, value?: numbe
     return { kind: "exact" };
   }
   if (/(acc|accuracy|f1|precision|recall)$/.test(leaf)) return { kind: "abs", tol: quick ? 0.02 : 0.01 };
-  if (/loss$/.test(leaf)) return { kind: "rel", tol: quick ? 0.15 : 0.05 };
+  if (/loss$/.test(leaf)) return { kind: "rel", tol: 0.15 };
   // An integer under any other name is a count (trials, models compared): compared exactly.
   if (value !== undefined && Number.isInteger(value)) return { kind: "exact" };
   return { kind: "rel", tol: quick ? 0.1 : 0.05 };

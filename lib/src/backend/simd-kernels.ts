@@ -7,6 +7,8 @@
  * against the backend's WebAssembly.Memory, so pointers are the backend's tensor offsets and no
  * data is copied. Every float operation is the one the JavaScript or upstream version does, in
  * the same order (IEEE float32, no fused multiply-add), so results are bit for bit the same.
+ * The same module carries the register-tiled convolutions of conv-wat.ts (tiled-conv.ts), which
+ * sum in their own order: equal to XNNPACK's results within float32 rounding, not bit for bit.
  */
 import type * as tf from "@tensorflow/tfjs";
 import { convWat } from "./conv-wat";
