@@ -27,6 +27,41 @@ const madd: Madd = (acc, a, b) => `(f32x4.add ${acc} (f32x4.mul ${a} ${b}))`;
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const get = (name: string): string => `(local.get $${name})`;
 
+/** The accumulators of a tile `width` outputs (or taps) wide: two vectors of 4 filters each. */
+const accumulators = (width: number): string =>
+  range(width).flatMap((j) => [`(local $a${j}_0 v128)`, `(local $a${j}_1 v128)`]).join(" ");
+
+/** One reduction step: for each j, broadcast the value at `address(j)` and add its products with $b0 and $b1. */
+const step = (width: number, address: (j: number) => string): string =>
+  range(width).map((j) => `
+        (local.set $v (v128.load32_splat ${address(j)}))
+        (local.set $a${j}_0 ${madd(get(`a${j}_0`), get("v"), get("b0"))})
+        (local.set $a${j}_1 ${madd(get(`a${j}_1`), get("v"), get("b1"))})`).join("");
+
+/** Row j of the tile at `base` (rows fStep bytes apart): loads it into, or stores it from, the accumulators. */
+const tileRows = (width: number, base: string, op: "load" | "store"): string =>
+  range(width).map((j) => {
+    const at = `(i32.add ${get(base)} (i32.mul ${get("fStep")} (i32.const ${j})))`;
+    return op === "load"
+      ? `
+    (local.set $a${j}_0 (v128.load ${at}))
+    (local.set $a${j}_1 (v128.load offset=16 ${at}))`
+      : `
+    (v128.store ${at} ${get(`a${j}_0`)})
+    (v128.store offset=16 ${at} ${get(`a${j}_1`)})`;
+  }).join("");
+
+/**
+ * The widest tile that fits `left` (TILE, TILE − 1, …, 1): `call(width)`, then `advance` by the
+ * width and continue loop `loop`; with nothing left, falls through.
+ */
+const widestTile = (call: (width: number) => string, advance: string, loop: string, indent: string): string =>
+  range(TILE).map((i) => TILE - i).map((width) => `
+${indent}(if (i32.ge_s ${get("left")} (i32.const ${width})) (then
+${indent}  ${call(width)}
+${indent}  (local.set $${advance} (i32.add ${get(advance)} (i32.const ${width})))
+${indent}  (br $${loop})))`).join("");
+
 /**
  * One output tile of `convForward`: `width` outputs × 8 filters.
  * x: address of the tile's first input (row i, column j, channel 0); w: filter column f0 of tap 0;
@@ -35,12 +70,11 @@ const get = (name: string): string => `(local.get $${name})`;
  * f0, added when flags bit 0 is set; flags bit 1: relu.
  */
 function forwardTile(width: number): string {
-  const accs = range(width).flatMap((j) => [`a${j}_0`, `a${j}_1`]);
   return `
   (func $fwd${width} (param $x i32) (param $w i32) (param $y i32) (param $xRow i32) (param $wRow i32)
       (param $taps i32) (param $xStep i32) (param $fStep i32) (param $fh i32) (param $bias i32) (param $flags i32)
     (local $r i32) (local $t i32) (local $xp i32) (local $wp i32) (local $b0 v128) (local $b1 v128) (local $v v128)
-    ${accs.map((a) => `(local $${a} v128)`).join(" ")}
+    ${accumulators(width)}
     (block $rdone (loop $rl
       (br_if $rdone (i32.ge_u ${get("r")} ${get("fh")}))
       (local.set $xp (i32.add ${get("x")} (i32.mul ${get("r")} ${get("xRow")})))
@@ -50,10 +84,7 @@ function forwardTile(width: number): string {
         (br_if $tdone (i32.ge_u ${get("t")} ${get("taps")}))
         (local.set $b0 (v128.load ${get("wp")}))
         (local.set $b1 (v128.load offset=16 ${get("wp")}))
-        ${range(width).map((j) => `
-        (local.set $v (v128.load32_splat ${j === 0 ? get("xp") : `(i32.add ${get("xp")} (i32.mul ${get("xStep")} (i32.const ${j})))`}))
-        (local.set $a${j}_0 ${madd(get(`a${j}_0`), get("v"), get("b0"))})
-        (local.set $a${j}_1 ${madd(get(`a${j}_1`), get("v"), get("b1"))})`).join("")}
+        ${step(width, (j) => (j === 0 ? get("xp") : `(i32.add ${get("xp")} (i32.mul ${get("xStep")} (i32.const ${j})))`))}
         (local.set $xp (i32.add ${get("xp")} (i32.const 4)))
         (local.set $wp (i32.add ${get("wp")} ${get("fStep")}))
         (local.set $t (i32.add ${get("t")} (i32.const 1)))
@@ -69,9 +100,7 @@ function forwardTile(width: number): string {
       (local.set $v (v128.const f32x4 0 0 0 0))${range(width).map((j) => `
       (local.set $a${j}_0 (f32x4.max ${get(`a${j}_0`)} ${get("v")}))
       (local.set $a${j}_1 (f32x4.max ${get(`a${j}_1`)} ${get("v")}))`).join("")}))
-    ${range(width).map((j) => `
-    (v128.store (i32.add ${get("y")} (i32.mul ${get("fStep")} (i32.const ${j}))) ${get(`a${j}_0`)})
-    (v128.store offset=16 (i32.add ${get("y")} (i32.mul ${get("fStep")} (i32.const ${j}))) ${get(`a${j}_1`)})`).join("")}
+    ${tileRows(width, "y", "store")}
   )`;
 }
 
@@ -109,13 +138,9 @@ function forwardDriver(): string {
             (br_if $jdone (i32.le_s ${get("left")} (i32.const 0)))
             (local.set $xt (i32.add ${get("xi")} (i32.mul ${get("j")} ${get("xStep")})))
             (local.set $yt (i32.add (i32.add ${get("yi")} (i32.mul ${get("j")} ${get("fStep")})) (i32.shl ${get("f0")} (i32.const 2))))
-            ${range(TILE).map((i) => TILE - i).map((width) => `
-            (if (i32.ge_s ${get("left")} (i32.const ${width})) (then
-              (call $fwd${width} ${get("xt")} (i32.add ${get("w")} (i32.shl ${get("f0")} (i32.const 2))) ${get("yt")}
+            ${widestTile((width) => `(call $fwd${width} ${get("xt")} (i32.add ${get("w")} (i32.shl ${get("f0")} (i32.const 2))) ${get("yt")}
                 ${get("xRow")} ${get("wRow")} ${get("taps")} ${get("xStep")} ${get("fStep")} ${get("fh")}
-                (i32.add ${get("bias")} (i32.shl ${get("f0")} (i32.const 2))) ${get("flags")})
-              (local.set $j (i32.add ${get("j")} (i32.const ${width})))
-              (br $jl)))`).join("")}
+                (i32.add ${get("bias")} (i32.shl ${get("f0")} (i32.const 2))) ${get("flags")})`, "j", "jl", "            ")}
             (br $jdone)))
           (local.set $f0 (i32.add ${get("f0")} (i32.const ${LANES})))
           (br $fl)))
@@ -133,15 +158,12 @@ function forwardDriver(): string {
  * between input/gradient rows; xStep/fStep: C·4 and F·4.
  */
 function gradTile(width: number): string {
-  const accs = range(width).flatMap((j) => [`a${j}_0`, `a${j}_1`]);
   return `
   (func $grad${width} (param $x i32) (param $dy i32) (param $dw i32) (param $rows i32) (param $ow i32)
       (param $xRow i32) (param $dyRow i32) (param $xStep i32) (param $fStep i32)
     (local $r i32) (local $k i32) (local $xp i32) (local $dp i32) (local $b0 v128) (local $b1 v128) (local $v v128)
-    ${accs.map((a) => `(local $${a} v128)`).join(" ")}
-    ${range(width).map((j) => `
-    (local.set $a${j}_0 (v128.load (i32.add ${get("dw")} (i32.mul ${get("fStep")} (i32.const ${j})))))
-    (local.set $a${j}_1 (v128.load offset=16 (i32.add ${get("dw")} (i32.mul ${get("fStep")} (i32.const ${j})))))`).join("")}
+    ${accumulators(width)}
+    ${tileRows(width, "dw", "load")}
     (block $rdone (loop $rl
       (br_if $rdone (i32.ge_u ${get("r")} ${get("rows")}))
       (local.set $xp (i32.add ${get("x")} (i32.mul ${get("r")} ${get("xRow")})))
@@ -151,19 +173,14 @@ function gradTile(width: number): string {
         (br_if $kdone (i32.ge_u ${get("k")} ${get("ow")}))
         (local.set $b0 (v128.load ${get("dp")}))
         (local.set $b1 (v128.load offset=16 ${get("dp")}))
-        ${range(width).map((j) => `
-        (local.set $v (v128.load32_splat offset=${4 * j} ${get("xp")}))
-        (local.set $a${j}_0 ${madd(get(`a${j}_0`), get("v"), get("b0"))})
-        (local.set $a${j}_1 ${madd(get(`a${j}_1`), get("v"), get("b1"))})`).join("")}
+        ${step(width, (j) => `offset=${4 * j} ${get("xp")}`)}
         (local.set $xp (i32.add ${get("xp")} ${get("xStep")}))
         (local.set $dp (i32.add ${get("dp")} ${get("fStep")}))
         (local.set $k (i32.add ${get("k")} (i32.const 1)))
         (br $kl)))
       (local.set $r (i32.add ${get("r")} (i32.const 1)))
       (br $rl)))
-    ${range(width).map((j) => `
-    (v128.store (i32.add ${get("dw")} (i32.mul ${get("fStep")} (i32.const ${j}))) ${get(`a${j}_0`)})
-    (v128.store offset=16 (i32.add ${get("dw")} (i32.mul ${get("fStep")} (i32.const ${j}))) ${get(`a${j}_1`)})`).join("")}
+    ${tileRows(width, "dw", "store")}
   )`;
 }
 
@@ -209,12 +226,8 @@ function gradDriver(): string {
               (local.set $dwt (i32.add ${get("dw")} (i32.add
                 (i32.mul (i32.add (i32.mul ${get("r")} ${get("taps")}) ${get("t")}) ${get("fStep")})
                 (i32.shl ${get("f0")} (i32.const 2)))))
-              ${range(TILE).map((i) => TILE - i).map((width) => `
-              (if (i32.ge_s ${get("left")} (i32.const ${width})) (then
-                (call $grad${width} ${get("xt")} ${get("dyt")} ${get("dwt")} ${get("rows")} ${get("ow")}
-                  ${get("xRow")} ${get("dyRow")} ${get("xStep")} ${get("fStep")})
-                (local.set $t (i32.add ${get("t")} (i32.const ${width})))
-                (br $tl)))`).join("")}
+              ${widestTile((width) => `(call $grad${width} ${get("xt")} ${get("dyt")} ${get("dwt")} ${get("rows")} ${get("ow")}
+                  ${get("xRow")} ${get("dyRow")} ${get("xStep")} ${get("fStep")})`, "t", "tl", "              ")}
               (br $tdone)))
             (local.set $f0 (i32.add ${get("f0")} (i32.const ${LANES})))
             (br $fl)))
