@@ -198,6 +198,26 @@ test("convolutions the tiles do not cover (strides, dilations, filter counts not
   }
 });
 
+test("Identity on wasm shares its input's buffer: same values, no new buffer, either side can be disposed first", async () => {
+  await initBackend("wasm");
+  await tf.setBackend("wasm");
+  const backend = tf.engine().backend;
+  const baseline = backend.numDataIds();
+  for (const disposeInputFirst of [true, false]) {
+    const x = tf.tensor2d([[1, 2, 3], [4, 5, 6]]);
+    const y = tf.engine().runKernel("Identity", { x }) as tf.Tensor;
+    assert.equal(backend.numDataIds(), baseline + 1, "no second buffer");
+    assert.deepEqual(y.shape, [2, 3]);
+    const [first, second] = disposeInputFirst ? [x, y] : [y, x];
+    first.dispose();
+    assert.deepEqual(Array.from(second.dataSync()), [1, 2, 3, 4, 5, 6], "the other tensor keeps its values");
+    second.dispose();
+    assert.equal(backend.numDataIds(), baseline, "the buffer is freed with the last tensor");
+  }
+  const s = tf.tensor1d(["a", "b"], "string");
+  assert.deepEqual(await (tf.engine().runKernel("Identity", { x: s }) as tf.Tensor).data(), ["a", "b"]);
+});
+
 test("BatchMatMul with transposed operands on wasm matches cpu", async () => {
   const shapes: Array<[number[], number[], boolean, boolean]> = [
     [[1, 7, 5], [1, 7, 3], true, false],
