@@ -1,7 +1,8 @@
 /**
  * Training kernels for the TensorFlow.js wasm backend. As shipped, wasm cannot train a CNN
  * (no Conv2DBackpropFilter, tensorflow/tfjs#8474), and its matrix product is slow when an
- * operand is transposed, which is exactly what dense-layer gradients ask for. The kernels
+ * operand is transposed, which is exactly what dense-layer gradients ask for. Stride-1
+ * convolutions go first to the register-tiled SIMD loops of tiled-conv.ts; the other kernels
  * here are built from the backend's own XNNPACK-backed kernels where one fits, and otherwise are
  * single passes over the backend's heap: WebAssembly SIMD loops (simd-kernels.ts) when they
  * loaded, JavaScript loops with the same results when not.
