@@ -111,6 +111,7 @@ test("stride-1 convolutions on the SIMD tiles (forward, bias + relu, input and f
     { n: 4, h: 5, w: 13, c: 8, f: 24, k: 1, pad: "valid" }, // 1×1, rows of 13
     { n: 1, h: 6, w: 1, c: 8, f: 8, k: 1, pad: "valid" }, // one column
     { n: 2, h: 8, w: 7, c: 8, f: 8, k: 3, pad: [[0, 0], [1, 2], [0, 1], [0, 0]] }, // explicit padding
+    { n: 35, h: 6, w: 5, c: 8, f: 16, k: 3, pad: "same" }, // filter gradient in chunks of 16, 16 and 3 images
   ];
   let seed = 500;
   await tilesOn(t);
@@ -160,8 +161,8 @@ test("with the backend's thread pool, helper threads take shares of the images a
   }
   assert.equal(tileHelperCount(), threads - 1, "one helper per extra thread");
   let seed = 900;
-  // Odd image counts: unequal shares; one image: no helper.
-  for (const n of [1, 3, 8]) {
+  // Odd image counts: unequal shares; one image: no helper; 37: filter-gradient chunks of 16, 16 and 5.
+  for (const n of [1, 3, 8, 37]) {
     const x = randomTensor([n, 12, 11, 16], seed++);
     const filter = randomTensor([3, 3, 16, 24], seed++);
     const bias = randomTensor([24], seed++);

@@ -1,5 +1,6 @@
-// Two wasm threads: the setting is validated, the threaded build really starts the threads,
-// computes the same numbers as one thread, and lets the process exit by itself.
+// Several wasm threads: the setting is validated, the threaded build really starts the threads,
+// computes the same numbers as one thread, bit for bit (the filter gradient is summed in fixed
+// chunks of images whichever thread takes them), and lets the process exit by itself.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -21,12 +22,13 @@ const tf = require("@tensorflow/tfjs");
 const { initBackend } = require(${JSON.stringify(path.join(__dirname, "..", "lib", "src", "backend", "index.ts"))});
 (async () => {
   const info = await initBackend("wasm");
-  const x = tf.randomNormal([8, 20, 20, 16], 0, 1, "float32", 1);
+  // 37 images: chunks of 16, 16 and 5 for the filter gradient.
+  const x = tf.randomNormal([37, 12, 12, 16], 0, 1, "float32", 1);
   const w = tf.randomNormal([3, 3, 16, 32], 0, 1, "float32", 2);
-  const dy = tf.randomNormal([8, 20, 20, 32], 0, 1, "float32", 3);
+  const dy = tf.randomNormal([37, 12, 12, 32], 0, 1, "float32", 3);
   const [gx, gw] = tf.grads((a, b) => tf.conv2d(a, b, 1, "same"))([x, w], dy);
   const y = tf.conv2d(x, w, 1, "same");
-  console.log("@@" + JSON.stringify({ threads: info.threads, y: Array.from(y.dataSync().slice(0, 64)), gx: Array.from(gx.dataSync().slice(0, 64)), gw: Array.from(gw.dataSync().slice(0, 64)) }));
+  console.log("@@" + JSON.stringify({ threads: info.threads, y: Array.from(y.dataSync()), gx: Array.from(gx.dataSync()), gw: Array.from(gw.dataSync()) }));
 })();
 `;
 
@@ -35,6 +37,7 @@ function runChild(threads: string): { threads: number; y: number[]; gx: number[]
     env: { ...process.env, FMNIST_WASM_THREADS: threads },
     encoding: "utf8",
     timeout: 60_000, // a worker keeping the process alive would hit this
+    maxBuffer: 64 * 1024 * 1024,
   });
   assert.equal(r.status, 0, `child with ${threads} thread(s) exited with ${r.status} ${r.signal ?? ""}: ${r.stderr}`);
   const line = r.stdout.split("\n").find((l) => l.startsWith("@@"));
@@ -42,14 +45,51 @@ function runChild(threads: string): { threads: number; y: number[]; gx: number[]
   return JSON.parse(line.slice(2));
 }
 
-test("two wasm threads start, match one thread's results and exit on their own", () => {
+test("two and three wasm threads start, give one thread's results bit for bit and exit on their own", () => {
   const one = runChild("1");
-  const two = runChild("2");
   assert.equal(one.threads, 1);
-  assert.equal(two.threads, 2);
-  for (const k of ["y", "gx", "gw"] as const) {
-    const scale = Math.max(...one[k].map(Math.abs));
-    const diff = Math.max(...one[k].map((v, i) => Math.abs(v - two[k][i])));
-    assert.ok(diff <= 1e-5 * scale, `${k}: max difference ${diff}`);
+  for (const threads of ["2", "3"]) {
+    const many = runChild(threads);
+    assert.equal(many.threads, Number(threads));
+    for (const k of ["y", "gx", "gw"] as const) {
+      assert.equal(many[k].length, one[k].length);
+      const differing = one[k].filter((v, i) => !Object.is(v, many[k][i])).length;
+      assert.equal(differing, 0, `${k} with ${threads} threads: ${differing} of ${one[k].length} values differ from one thread's`);
+    }
   }
+});
+
+const TRAIN_CHILD = `
+const crypto = require("node:crypto");
+const tf = require("@tensorflow/tfjs");
+const fm = require(${JSON.stringify(path.join(__dirname, "..", "lib", "src", "index.ts"))});
+(async () => {
+  const info = await fm.initBackend("wasm");
+  const model = fm.buildModel("best", { seed: 3 });
+  const xs = tf.randomUniform([80, 28, 28, 1], 0, 1, "float32", 5);
+  const ys = tf.tensor1d(Array.from({ length: 80 }, (_, i) => (i * 7) % 10), "float32");
+  // 80 images in batches of 32: two full batches and one of 16.
+  const h = await model.fit(xs, ys, { epochs: 2, batchSize: 32, shuffle: false, verbose: 0 });
+  const digest = crypto.createHash("sha256");
+  for (const w of model.getWeights()) digest.update(Buffer.from(w.dataSync().buffer));
+  console.log("@@" + JSON.stringify({ threads: info.threads, loss: h.history.loss, weights: digest.digest("hex") }));
+})();
+`;
+
+test("training the best model for two epochs gives the same weights bit for bit on one and two threads", () => {
+  const run = (threads: string): { threads: number; loss: number[]; weights: string } => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", "-e", TRAIN_CHILD], {
+      env: { ...process.env, FMNIST_WASM_THREADS: threads }, encoding: "utf8", timeout: 120_000,
+    });
+    assert.equal(r.status, 0, `child with ${threads} thread(s) exited with ${r.status} ${r.signal ?? ""}: ${r.stderr}`);
+    const line = r.stdout.split("\n").find((l) => l.startsWith("@@"));
+    assert.ok(line, `no result from the child: ${r.stdout}`);
+    return JSON.parse(line.slice(2));
+  };
+  const one = run("1");
+  const two = run("2");
+  assert.deepEqual([one.threads, two.threads], [1, 2]);
+  assert.ok(one.loss.every(Number.isFinite) && one.loss.length === 2, `losses ${one.loss}`);
+  assert.deepEqual(two.loss, one.loss);
+  assert.equal(two.weights, one.weights);
 });

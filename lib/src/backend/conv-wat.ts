@@ -185,25 +185,28 @@ function gradTile(width: number): string {
 }
 
 /**
- * convFilterGrad(x, dy, dw, n, hp, wp, c, oh, ow, f, fh, fw, block): adds the filter gradient of
- * a stride-1 "valid" convolution of x [n, hp, wp, c] (padded) giving dy [n, oh, ow, f] to dw
- * [fh, fw, c, f] (f a multiple of 8), `block` output rows at a time.
+ * convFilterGrad(x, dy, dw, n, chunk, hp, wp, c, oh, ow, f, fh, fw, block): adds the filter
+ * gradient of a stride-1 "valid" convolution of x [n, hp, wp, c] (padded) giving dy [n, oh, ow, f]
+ * to dw, one [fh, fw, c, f] buffer per `chunk` images (f a multiple of 8): images 0…chunk−1 into
+ * the first, the next `chunk` into the one after, and so on; `block` output rows at a time.
  */
 function gradDriver(): string {
   return `
   (func (export "convFilterGrad") (param $x i32) (param $dy i32) (param $dw i32)
-      (param $n i32) (param $hp i32) (param $wp i32) (param $c i32) (param $oh i32) (param $ow i32)
+      (param $n i32) (param $chunk i32) (param $hp i32) (param $wp i32) (param $c i32) (param $oh i32) (param $ow i32)
       (param $f i32) (param $fh i32) (param $fw i32) (param $block i32)
     (local $xStep i32) (local $fStep i32) (local $xRow i32) (local $dyRow i32) (local $taps i32)
     (local $b i32) (local $i0 i32) (local $rows i32) (local $r i32) (local $t i32) (local $left i32) (local $f0 i32)
-    (local $xb i32) (local $dyb i32) (local $xt i32) (local $dwt i32) (local $dyt i32)
+    (local $xb i32) (local $dyb i32) (local $xt i32) (local $dwt i32) (local $dyt i32) (local $dwb i32) (local $dwBytes i32)
     (local.set $xStep (i32.shl ${get("c")} (i32.const 2)))
     (local.set $fStep (i32.shl ${get("f")} (i32.const 2)))
     (local.set $xRow (i32.mul ${get("wp")} ${get("xStep")}))
     (local.set $dyRow (i32.mul ${get("ow")} ${get("fStep")}))
     (local.set $taps (i32.mul ${get("fw")} ${get("c")}))
+    (local.set $dwBytes (i32.mul (i32.mul ${get("fh")} ${get("taps")}) ${get("fStep")}))
     (block $bdone (loop $bl
       (br_if $bdone (i32.ge_u ${get("b")} ${get("n")}))
+      (local.set $dwb (i32.add ${get("dw")} (i32.mul (i32.div_u ${get("b")} ${get("chunk")}) ${get("dwBytes")})))
       (local.set $i0 (i32.const 0))
       (block $idone (loop $il
         (br_if $idone (i32.ge_u ${get("i0")} ${get("oh")}))
@@ -223,7 +226,7 @@ function gradDriver(): string {
               (local.set $left (i32.sub ${get("taps")} ${get("t")}))
               (br_if $tdone (i32.le_s ${get("left")} (i32.const 0)))
               (local.set $xt (i32.add (i32.add ${get("xb")} (i32.mul ${get("r")} ${get("xRow")})) (i32.shl ${get("t")} (i32.const 2))))
-              (local.set $dwt (i32.add ${get("dw")} (i32.add
+              (local.set $dwt (i32.add ${get("dwb")} (i32.add
                 (i32.mul (i32.add (i32.mul ${get("r")} ${get("taps")}) ${get("t")}) ${get("fStep")})
                 (i32.shl ${get("f0")} (i32.const 2)))))
               ${widestTile((width) => `(call $grad${width} ${get("xt")} ${get("dyt")} ${get("dwt")} ${get("rows")} ${get("ow")}

@@ -246,8 +246,8 @@ export interface SimdKernels {
   ): void;
   /** Stride-1 "valid" convolution of a padded input (conv-wat.ts); flags: 1 add bias, 2 relu. */
   convForward(x: number, w: number, y: number, n: number, hp: number, wp: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, bias: number, flags: number): void;
-  /** Adds the filter gradient of that convolution to dw, `block` output rows at a time (conv-wat.ts). */
-  convFilterGrad(x: number, dy: number, dw: number, n: number, hp: number, wp: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, block: number): void;
+  /** Adds the filter gradient of that convolution to dw, one buffer per `chunk` images, `block` output rows at a time (conv-wat.ts). */
+  convFilterGrad(x: number, dy: number, dw: number, n: number, chunk: number, hp: number, wp: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, block: number): void;
 }
 
 /** The parts of the wasm backend these loops use. */

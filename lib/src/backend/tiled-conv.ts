@@ -23,6 +23,13 @@ interface ConvAttrs {
 }
 type Shape4 = [number, number, number, number];
 
+/**
+ * Images per filter-gradient chunk: each chunk's gradient is summed on its own and the chunks are
+ * added in order, so results do not depend on how many threads share the work. 16 keeps batches
+ * of 32 and more splitting evenly over 2 threads at little extra summing.
+ */
+export const GRAD_CHUNK = 16;
+
 /** First-level data cache the filter gradient blocks its rows for (bytes; 32–48 KiB on current x86 and ARM cores). */
 const L1_BYTES = 32 * 1024;
 
@@ -183,21 +190,34 @@ export function tiledConv2DBackpropFilter(args: KernelArgs): Info | undefined {
     const [, hp, wp] = xp.shape;
     // Output rows per block: the block's gradient rows and input rows fit the first-level cache.
     const block = Math.max(1, Math.floor(L1_BYTES / (4 * (ow * f + wp * c))));
-    // Each thread adds its images' gradient into its own buffer (this one: the result); then all are added up.
-    const b = shareBounds(n, threadsFor(n));
-    const partials = Array.from({ length: b.length - 2 }, () => backend.makeOutput([fh, fw, c, f], "float32"));
+    // The gradient is summed per chunk of GRAD_CHUNK images, each into its own buffer, and the chunks'
+    // buffers are added in order: the same sums whichever thread did which chunk, so the result does
+    // not depend on the thread count. Threads take consecutive chunks.
+    const chunks = Math.ceil(n / GRAD_CHUNK);
+    const dwSize = fh * fw * c * f;
+    const sums = chunks === 1 ? out : backend.makeOutput([chunks * dwSize], "float32");
     try {
-      const argsFor = (i: number, dw: Info): Parameters<SimdKernels["convFilterGrad"]> =>
-        [heapOffset(backend, xp) + 4 * b[i] * hp * wp * c, heapOffset(backend, dy) + 4 * b[i] * oh * ow * f, heapOffset(backend, dw), b[i + 1] - b[i], hp, wp, c, oh, ow, f, fh, fw, block];
-      for (const p of partials) backend.typedArrayFromHeap(p).fill(0);
-      runWithHelpers(partials.map((p, i) => ({ loop: "convFilterGrad" as const, args: argsFor(i + 1, p) })), () => simd.convFilterGrad(...argsFor(0, out)));
-      const total = backend.typedArrayFromHeap(out);
-      for (const p of partials) {
-        const part = backend.typedArrayFromHeap(p);
-        for (let k = 0; k < total.length; k++) total[k] += part[k];
+      const heap = backend.typedArrayFromHeap(sums);
+      heap.fill(0);
+      const b = shareBounds(chunks, threadsFor(chunks));
+      const argsFor = (i: number): Parameters<SimdKernels["convFilterGrad"]> => {
+        const first = b[i] * GRAD_CHUNK;
+        const images = Math.min(n, b[i + 1] * GRAD_CHUNK) - first;
+        return [heapOffset(backend, xp) + 4 * first * hp * wp * c, heapOffset(backend, dy) + 4 * first * oh * ow * f,
+          heapOffset(backend, sums) + 4 * b[i] * dwSize, images, GRAD_CHUNK, hp, wp, c, oh, ow, f, fh, fw, block];
+      };
+      const shares = Array.from({ length: b.length - 2 }, (_, i) => ({ loop: "convFilterGrad" as const, args: argsFor(i + 1) }));
+      runWithHelpers(shares, () => simd.convFilterGrad(...argsFor(0)));
+      if (sums !== out) {
+        const total = backend.typedArrayFromHeap(out);
+        total.set(heap.subarray(0, dwSize));
+        for (let k = 1; k < chunks; k++) {
+          const part = heap.subarray(k * dwSize, (k + 1) * dwSize);
+          for (let j = 0; j < dwSize; j++) total[j] += part[j];
+        }
       }
     } finally {
-      for (const p of partials) backend.disposeData(p.dataId);
+      if (sums !== out) backend.disposeData(sums.dataId);
     }
   });
   return out;
