@@ -32,24 +32,27 @@ const { initBackend } = require(${JSON.stringify(path.join(__dirname, "..", "lib
 })();
 `;
 
-function runChild(threads: string): { threads: number; y: number[]; gx: number[]; gw: number[] } {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", CHILD], {
+/** Runs `script` in a child process with FMNIST_WASM_THREADS = threads and returns what it printed after "@@". */
+function runChild<T>(script: string, threads: string): T {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
     env: { ...process.env, FMNIST_WASM_THREADS: threads },
     encoding: "utf8",
-    timeout: 60_000, // a worker keeping the process alive would hit this
+    timeout: 120_000, // a worker keeping the process alive would hit this
     maxBuffer: 64 * 1024 * 1024,
   });
   assert.equal(r.status, 0, `child with ${threads} thread(s) exited with ${r.status} ${r.signal ?? ""}: ${r.stderr}`);
   const line = r.stdout.split("\n").find((l) => l.startsWith("@@"));
   assert.ok(line, `no result from the child: ${r.stdout}`);
-  return JSON.parse(line.slice(2));
+  return JSON.parse(line.slice(2)) as T;
 }
 
+type ConvResult = { threads: number; y: number[]; gx: number[]; gw: number[] };
+
 test("two and three wasm threads start, give one thread's results bit for bit and exit on their own", () => {
-  const one = runChild("1");
+  const one = runChild<ConvResult>(CHILD, "1");
   assert.equal(one.threads, 1);
   for (const threads of ["2", "3"]) {
-    const many = runChild(threads);
+    const many = runChild<ConvResult>(CHILD, threads);
     assert.equal(many.threads, Number(threads));
     for (const k of ["y", "gx", "gw"] as const) {
       assert.equal(many[k].length, one[k].length);
@@ -71,23 +74,15 @@ const fm = require(${JSON.stringify(path.join(__dirname, "..", "lib", "src", "in
   // 80 images in batches of 32: two full batches and one of 16.
   const h = await model.fit(xs, ys, { epochs: 2, batchSize: 32, shuffle: false, verbose: 0 });
   const digest = crypto.createHash("sha256");
-  for (const w of model.getWeights()) digest.update(Buffer.from(w.dataSync().buffer));
+  for (const w of model.getWeights()) { const d = w.dataSync(); digest.update(Buffer.from(d.buffer, d.byteOffset, d.byteLength)); }
   console.log("@@" + JSON.stringify({ threads: info.threads, loss: h.history.loss, weights: digest.digest("hex") }));
 })();
 `;
 
 test("training the best model for two epochs gives the same weights bit for bit on one and two threads", () => {
-  const run = (threads: string): { threads: number; loss: number[]; weights: string } => {
-    const r = spawnSync(process.execPath, ["--import", "tsx", "-e", TRAIN_CHILD], {
-      env: { ...process.env, FMNIST_WASM_THREADS: threads }, encoding: "utf8", timeout: 120_000,
-    });
-    assert.equal(r.status, 0, `child with ${threads} thread(s) exited with ${r.status} ${r.signal ?? ""}: ${r.stderr}`);
-    const line = r.stdout.split("\n").find((l) => l.startsWith("@@"));
-    assert.ok(line, `no result from the child: ${r.stdout}`);
-    return JSON.parse(line.slice(2));
-  };
-  const one = run("1");
-  const two = run("2");
+  type TrainResult = { threads: number; loss: number[]; weights: string };
+  const one = runChild<TrainResult>(TRAIN_CHILD, "1");
+  const two = runChild<TrainResult>(TRAIN_CHILD, "2");
   assert.deepEqual([one.threads, two.threads], [1, 2]);
   assert.ok(one.loss.every(Number.isFinite) && one.loss.length === 2, `losses ${one.loss}`);
   assert.deepEqual(two.loss, one.loss);
