@@ -28,7 +28,7 @@ type Shape4 = [number, number, number, number];
  * added in order, so results do not depend on how many threads share the work. 16 keeps batches
  * of 32 and more splitting evenly over 2 threads at little extra summing.
  */
-export const GRAD_CHUNK = 16;
+const GRAD_CHUNK = 16;
 
 /** First-level data cache the filter gradient blocks its rows for (bytes; 32–48 KiB on current x86 and ARM cores). */
 const L1_BYTES = 32 * 1024;
@@ -184,7 +184,6 @@ export function tiledConv2DBackpropFilter(args: KernelArgs): Info | undefined {
   const { top, bottom, left, right } = info.padInfo;
   const { outHeight: oh, outWidth: ow } = info;
   const out = backend.makeOutput([fh, fw, c, f], "float32");
-  backend.typedArrayFromHeap(out).fill(0);
   tiledConvCalls.filterGradient++;
   withPadded(args, x, [top, bottom, left, right], (xp) => {
     const [, hp, wp] = xp.shape;
@@ -197,6 +196,7 @@ export function tiledConv2DBackpropFilter(args: KernelArgs): Info | undefined {
     const dwSize = fh * fw * c * f;
     const sums = chunks === 1 ? out : backend.makeOutput([chunks * dwSize], "float32");
     try {
+      // Zeroed here (the loop adds to it); with several chunks `out` is then written, not added to.
       const heap = backend.typedArrayFromHeap(sums);
       heap.fill(0);
       const b = shareBounds(chunks, threadsFor(chunks));
