@@ -29,8 +29,8 @@ const EXPECTED_PARAMS: Record<string, number> = {
   cnn_deeper: conv(1, 32) + conv(32, 64) + conv(64, 128) + dense(3 * 3 * 128, 256) + dense(256, 128) + dense(128, 10),
   dense_regularized: dense(784, 256) + dense(256, 128) + dense(128, 10),
   cnn_augmented: conv(1, 32) + dense(26 * 26 * 32, 128) + dense(128, 10),
-  // "same" convolutions: 28 → pool 14 → pool 7
-  best: convNoBias(1, 32) + bn(32) + convNoBias(32, 64) + bn(64) + dense(7 * 7 * 64, 128) + dense(128, 10),
+  // "same" convolutions: 28 → pool 14 → pool 7 → pool 3
+  best: convNoBias(1, 32) + bn(32) + convNoBias(32, 64) + bn(64) + convNoBias(64, 128) + bn(128) + dense(3 * 3 * 128, 128) + dense(128, 10),
 };
 
 test("the registry lists exactly the models whose parameter counts we know", () => {
@@ -61,7 +61,7 @@ for (const name of MODEL_NAMES) {
 test("best: batch-norm moving statistics are counted but not trainable", () => {
   const model = buildModel("best");
   const s = modelSummary(model);
-  assert.equal(s.totalParams - s.trainableParams, 2 * (32 + 64));
+  assert.equal(s.totalParams - s.trainableParams, 2 * (32 + 64 + 128));
   model.dispose();
 });
 
@@ -129,8 +129,8 @@ test("SeededDropout draws a new mask per training call, reproducibly, and is the
 
 test("best: batch norm tracks its moving statistics with momentum 0.9, so short runs evaluate with current ones", () => {
   const model = buildModel("best");
-  const norms = model.layers.filter((l) => l.getClassName() === "BatchNormalization");
-  assert.equal(norms.length, 2);
+  const norms = model.layers.filter((l) => l.getClassName() === "FmnistBatchNorm");
+  assert.equal(norms.length, 3);
   for (const l of norms) assert.equal(l.getConfig().momentum, 0.9);
   model.dispose();
 });
@@ -149,7 +149,7 @@ test("PlainConv2D: the numbers of a bias-free linear Conv2D, and no input gradie
     assert.ok(tf.max(tf.abs(tf.sub(y, yKeras))).dataSync()[0] < 1e-5, padding);
   }
   assert.throws(() => new PlainConv2D({ filters: 0, padding: "same", seed: 1 }), /filters must be a positive integer/);
-  // One training step of best: both convolutions get filter gradients, only the second an input gradient.
+  // One training step of best: every convolution gets a filter gradient, all but the first an input gradient.
   const model = buildModel("best");
   const xs = tf.randomNormal([4, 28, 28, 1], 0, 1, "float32", 5);
   const ys = tf.tensor1d([0, 1, 2, 3], "float32");
@@ -157,7 +157,7 @@ test("PlainConv2D: the numbers of a bias-free linear Conv2D, and no input gradie
     await model.trainOnBatch(xs, ys);
   });
   const count = (name: string): number => profile.kernels.filter((k) => k.name === name).length;
-  assert.equal(count("Conv2DBackpropFilter"), 2);
-  assert.equal(count("Conv2DBackpropInput"), 1);
+  assert.equal(count("Conv2DBackpropFilter"), 3);
+  assert.equal(count("Conv2DBackpropInput"), 2);
   model.dispose();
 });

@@ -7,6 +7,7 @@ export * from "./random";
 export * from "./data/index";
 export * from "./backend/index";
 export * from "./models";
+export * from "./batch-norm-layer";
 export * from "./dispose-model";
 export * from "./train";
 export * from "./persist";

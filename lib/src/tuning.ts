@@ -148,3 +148,41 @@ export function bestTrial(results: TrialResult[]): TrialResult {
   if (results.length === 0) throw new Error("bestTrial: no results.");
   return [...results].sort((a, b) => b.valAcc - a.valAcc || a.valLoss - b.valLoss || a.id - b.id)[0];
 }
+
+/** How a trial's measured speed is turned into the epochs a full training run can afford. */
+export interface TrainingBudget {
+  /** Images one epoch of a trial trained on. */
+  trialImages: number;
+  /** Images one epoch of the full training run visits. */
+  trainImages: number;
+  /** Wall-clock seconds the full training run may take. */
+  seconds: number;
+  /** Share of `seconds` to plan with (the rest absorbs augmentation and measurement noise), in (0, 1]. */
+  margin: number;
+}
+
+/**
+ * Whole epochs of the full training run that fit `budget` at the speed the trial trained at
+ * (its epochs × trialImages / trainSec: images per second, evaluation included); at least 0.
+ */
+export function epochsInBudget(r: TrialResult, budget: TrainingBudget): number {
+  const { trialImages, trainImages, seconds, margin } = budget;
+  if (!(trialImages > 0 && trainImages > 0 && seconds > 0 && margin > 0 && margin <= 1)) {
+    throw new Error(`epochsInBudget: image counts and seconds must be positive and margin in (0, 1], got ${JSON.stringify(budget)}`);
+  }
+  if (!(r.trainSec > 0) || !(r.epochsRun > 0)) throw new Error(`epochsInBudget: trial ${r.id} has no measured training time`);
+  const speed = (r.epochsRun * trialImages) / r.trainSec;
+  return Math.max(0, Math.floor((margin * seconds * speed) / trainImages));
+}
+
+/**
+ * {@link bestTrial} among the trials that can train at least `minEpochs` within `budget`: a
+ * configuration too slow to be trained properly in the time available does not win on the
+ * strength of a few epochs. With no such trial, the best of all, flagged `fitsBudget: false`.
+ */
+export function bestTrialWithinBudget(results: TrialResult[], budget: TrainingBudget, minEpochs: number): { winner: TrialResult; epochs: number; fitsBudget: boolean } {
+  if (!(Number.isInteger(minEpochs) && minEpochs >= 1)) throw new Error(`bestTrialWithinBudget: minEpochs must be a positive integer, got ${minEpochs}`);
+  const eligible = results.filter((r) => epochsInBudget(r, budget) >= minEpochs);
+  const winner = bestTrial(eligible.length > 0 ? eligible : results);
+  return { winner, epochs: Math.max(1, epochsInBudget(winner, budget)), fitsBudget: eligible.length > 0 };
+}

@@ -9,6 +9,7 @@ import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import type { BackendRequest } from "../config";
 import { BACKEND_REQUESTS } from "../config";
 import { registerBatchNormGradient } from "./batchnorm-grad";
+import { registerBatchNormTrainingKernels } from "./batchnorm-train";
 import { registerFusedAdam } from "./fused-adam";
 import { loadSimdKernels, sharedSimdModule } from "./simd-kernels";
 import { startTileHelpers } from "./tile-helpers";
@@ -71,7 +72,10 @@ async function useWasm(reason: string): Promise<BackendInfo> {
   const set = process.env.FMNIST_WASM_KERNELS ?? "fast";
   if (set !== "fast" && set !== "minimal") throw new Error(`FMNIST_WASM_KERNELS = "${set}": choose fast (default) or minimal (only what training needs; for benchmarks).`);
   registerWasmTrainingKernels(set);
-  if (set === "fast") registerBatchNormGradient();
+  if (set === "fast") {
+    registerBatchNormGradient();
+    registerBatchNormTrainingKernels();
+  }
   const wanted = requestedWasmThreads();
   let threadNote = "";
   let prepared: ReturnType<typeof prepareWasmThreads>;

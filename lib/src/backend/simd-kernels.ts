@@ -164,6 +164,34 @@ const WAT = String.raw`
       (br $rl)))
   )
 
+  ;; Training-mode batch-norm input gradient, one pass: out = dy·a[k] + ((x − mean[k])·b[k] + c[k])
+  ;; over rows × cols (cols a multiple of 4; p: mean, a, b, c, each cols float32).
+  (func (export "batchNormInputGrad") (param $x i32) (param $dy i32) (param $out i32) (param $rows i32) (param $cols i32) (param $p i32)
+    (local $r i32) (local $k i32) (local $cb i32) (local $o i32) (local $q i32)
+    (local.set $cb (i32.shl (local.get $cols) (i32.const 2)))
+    (block $rdone (loop $rl
+      (br_if $rdone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $k (i32.const 0))
+      (block $kdone (loop $kl
+        (br_if $kdone (i32.ge_u (local.get $k) (local.get $cb)))
+        (local.set $q (i32.add (local.get $p) (local.get $k)))
+        (v128.store (i32.add (local.get $out) (i32.add (local.get $o) (local.get $k)))
+          (f32x4.add
+            (f32x4.mul (v128.load (i32.add (local.get $dy) (i32.add (local.get $o) (local.get $k))))
+                       (v128.load (i32.add (local.get $q) (local.get $cb))))
+            (f32x4.add
+              (f32x4.mul
+                (f32x4.sub (v128.load (i32.add (local.get $x) (i32.add (local.get $o) (local.get $k))))
+                           (v128.load (local.get $q)))
+                (v128.load (i32.add (local.get $q) (i32.shl (local.get $cb) (i32.const 1)))))
+              (v128.load (i32.add (local.get $q) (i32.mul (local.get $cb) (i32.const 3)))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 16)))
+        (br $kl)))
+      (local.set $o (i32.add (local.get $o) (local.get $cb)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl)))
+  )
+
   ;; One Adam step over len float32 values, tf.train.adam's operations in its order:
   ;;   m' = m·b1 + g·c1;  v' = v·b2 + (g·g)·c2;  p' = ((m'/bc1) / (sqrt(v'/bc2) + eps))·nlr + p
   ;; (c = 1 − b, bc = 1 − b^t, nlr = −learning rate). Outputs must not overlap the inputs.
@@ -239,6 +267,7 @@ export interface SimdKernels {
   sumRows(x: number, rows: number, cols: number, acc: number): void;
   batchNormGradSums(x: number, dy: number, mean: number, rows: number, cols: number, sdy: number, sdyx: number): void;
   batchNormApply(x: number, out: number, rows: number, cols: number, params: number): void;
+  batchNormInputGrad(x: number, dy: number, out: number, rows: number, cols: number, params: number): void;
   adam(
     p: number, m: number, v: number, g: number, pOut: number, mOut: number, vOut: number, len: number,
     beta1: number, oneMinusBeta1: number, beta2: number, oneMinusBeta2: number,
