@@ -27,7 +27,7 @@ test("sampleTrials draws distinct points of the space, the same ones for the sam
 });
 
 test("bestTrial prefers validation accuracy, then validation loss", () => {
-  const base = { optimizer: "adam" as const, learningRate: 1e-3, filters: 16, dropout: 0, batchSize: 32, trainLoss: 0.1, epochsRun: 2, bestEpoch: 2, trainSec: 1 };
+  const base = { optimizer: "adam" as const, learningRate: 1e-3, filters: 16, dropout: 0, batchSize: 32, trainLoss: 0.1, epochsRun: 2, bestEpoch: 2, trainSec: 1, samplesPerSec: 500 };
   const rs: TrialResult[] = [
     { ...base, id: 1, valAcc: 0.8, valLoss: 0.5 },
     { ...base, id: 2, valAcc: 0.85, valLoss: 0.6 },
@@ -38,11 +38,11 @@ test("bestTrial prefers validation accuracy, then validation loss", () => {
 });
 
 test("epochsInBudget turns a trial's speed into whole epochs; bestTrialWithinBudget skips configurations too slow to train", () => {
-  const base = { optimizer: "adam" as const, learningRate: 1e-3, filters: 16, dropout: 0, batchSize: 32, trainLoss: 0.1, bestEpoch: 2, valLoss: 0.3 };
-  // 3 epochs of 10,000 images in 30 s: 1,000 images/s; 0.9 × 600 s → 540,000 images = 10.8 epochs of 50,000.
-  const budget = { trialImages: 10000, trainImages: 50000, seconds: 600, margin: 0.9 };
-  const fast: TrialResult = { ...base, id: 1, valAcc: 0.86, epochsRun: 3, trainSec: 30 };
-  const slow: TrialResult = { ...base, id: 2, valAcc: 0.88, epochsRun: 3, trainSec: 120 };
+  const base = { optimizer: "adam" as const, learningRate: 1e-3, filters: 16, dropout: 0, batchSize: 32, trainLoss: 0.1, bestEpoch: 2, valLoss: 0.3, epochsRun: 3, trainSec: 40 };
+  // 1,000 images/s: 0.9 × 600 s → 540,000 images = 10.8 epochs of 50,000.
+  const budget = { trainImages: 50000, seconds: 600, margin: 0.9 };
+  const fast: TrialResult = { ...base, id: 1, valAcc: 0.86, samplesPerSec: 1000 };
+  const slow: TrialResult = { ...base, id: 2, valAcc: 0.88, samplesPerSec: 250 };
   assert.equal(epochsInBudget(fast, budget), 10);
   assert.equal(epochsInBudget(slow, budget), 2);
   assert.deepEqual(bestTrialWithinBudget([fast, slow], budget, 8), { winner: fast, epochs: 10, fitsBudget: true });
@@ -50,7 +50,7 @@ test("epochsInBudget turns a trial's speed into whole epochs; bestTrialWithinBud
   // Nothing fits: the best of all, flagged.
   assert.deepEqual(bestTrialWithinBudget([fast, slow], budget, 11), { winner: slow, epochs: 2, fitsBudget: false });
   assert.throws(() => epochsInBudget(fast, { ...budget, margin: 1.5 }), /margin in \(0, 1\]/);
-  assert.throws(() => epochsInBudget({ ...fast, trainSec: 0 }, budget), /trial 1 has no measured training time/);
+  assert.throws(() => epochsInBudget({ ...fast, samplesPerSec: 0 }, budget), /trial 1 has no measured training speed/);
   assert.throws(() => bestTrialWithinBudget([fast], budget, 0), /minEpochs must be a positive integer/);
 });
 

@@ -48,6 +48,8 @@ export interface TrialResult extends Trial {
   epochsRun: number;
   bestEpoch: number;
   trainSec: number;
+  /** Training images per second (batches only: evaluation excluded), what a longer run of the configuration would sustain. */
+  samplesPerSec: number;
 }
 
 function checkSpace(space: SearchSpace): void {
@@ -133,7 +135,7 @@ export async function runSearch(trials: Trial[], data: Required<TrainData>, opts
         label: `trial ${t.id}`,
       });
       const b = h.bestEpoch - 1;
-      const r: TrialResult = { ...t, valAcc: h.val_acc[b], valLoss: h.val_loss[b], trainLoss: h.loss[b], epochsRun: h.epochsRun, bestEpoch: h.bestEpoch, trainSec: h.trainSec };
+      const r: TrialResult = { ...t, valAcc: h.val_acc[b], valLoss: h.val_loss[b], trainLoss: h.loss[b], epochsRun: h.epochsRun, bestEpoch: h.bestEpoch, trainSec: h.trainSec, samplesPerSec: h.samplesPerSec };
       results.push(r);
       opts.onTrial?.(r, i, trials.length);
     } finally {
@@ -151,8 +153,6 @@ export function bestTrial(results: TrialResult[]): TrialResult {
 
 /** How a trial's measured speed is turned into the epochs a full training run can afford. */
 export interface TrainingBudget {
-  /** Images one epoch of a trial trained on. */
-  trialImages: number;
   /** Images one epoch of the full training run visits. */
   trainImages: number;
   /** Wall-clock seconds the full training run may take. */
@@ -162,17 +162,17 @@ export interface TrainingBudget {
 }
 
 /**
- * Whole epochs of the full training run that fit `budget` at the speed the trial trained at
- * (its epochs × trialImages / trainSec: images per second, evaluation included); at least 0.
+ * Whole epochs of the full training run that fit `budget` at the speed the trial's batches
+ * trained at ({@link TrialResult.samplesPerSec}; the full run evaluates nothing between epochs);
+ * at least 0.
  */
 export function epochsInBudget(r: TrialResult, budget: TrainingBudget): number {
-  const { trialImages, trainImages, seconds, margin } = budget;
-  if (!(trialImages > 0 && trainImages > 0 && seconds > 0 && margin > 0 && margin <= 1)) {
-    throw new Error(`epochsInBudget: image counts and seconds must be positive and margin in (0, 1], got ${JSON.stringify(budget)}`);
+  const { trainImages, seconds, margin } = budget;
+  if (!(trainImages > 0 && seconds > 0 && margin > 0 && margin <= 1)) {
+    throw new Error(`epochsInBudget: trainImages and seconds must be positive and margin in (0, 1], got ${JSON.stringify(budget)}`);
   }
-  if (!(r.trainSec > 0) || !(r.epochsRun > 0)) throw new Error(`epochsInBudget: trial ${r.id} has no measured training time`);
-  const speed = (r.epochsRun * trialImages) / r.trainSec;
-  return Math.max(0, Math.floor((margin * seconds * speed) / trainImages));
+  if (!(r.samplesPerSec > 0)) throw new Error(`epochsInBudget: trial ${r.id} has no measured training speed`);
+  return Math.max(0, Math.floor((margin * seconds * r.samplesPerSec) / trainImages));
 }
 
 /**
