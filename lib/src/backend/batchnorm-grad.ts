@@ -18,38 +18,44 @@ export const BATCH_NORM_GRAD_SUMS = "FmnistBatchNormGradSums";
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
+/**
+ * Per-channel sums in float64 over every axis but the last of x and dy ([..., C], on the wasm heap):
+ * [Σdy, Σdy·(x − mean)] (SIMD loop when C is a multiple of 4, JavaScript otherwise).
+ */
+export function channelGradSums(kernelBackend: KernelArgs["backend"], x: tf.TensorInfo, dy: tf.TensorInfo, mean: ArrayLike<number>): { sDy: Float64Array; sDyX: Float64Array } {
+  const c = x.shape[x.shape.length - 1];
+  const backend = kernelBackend as unknown as HeapBackend;
+  const rows = x.shape.reduce((p, q) => p * q, 1) / c;
+  const simd = simdKernels(kernelBackend);
+  if (simd && c % 4 === 0) {
+    // Float64 [mean, Σdy, Σdy·(x − mean)], the mean copied in.
+    const all = withFloat64Scratch(backend, 3 * c, (base) =>
+      simd.batchNormGradSums(heapOffset(backend, x), heapOffset(backend, dy), base, rows, c, base + 8 * c, base + 16 * c), mean);
+    return { sDy: all.slice(c, 2 * c), sDyX: all.slice(2 * c, 3 * c) };
+  }
+  const xv = backend.typedArrayFromHeap(x);
+  const dyv = backend.typedArrayFromHeap(dy);
+  const m = Float64Array.from(mean);
+  const sDy = new Float64Array(c);
+  const sDyX = new Float64Array(c);
+  for (let r = 0, base = 0; r < rows; r++, base += c) {
+    for (let k = 0; k < c; k++) {
+      const g = dyv[base + k];
+      sDy[k] += g;
+      sDyX[k] += g * (xv[base + k] - m[k]);
+    }
+  }
+  return { sDy, sDyX };
+}
+
 /** x, dy: [..., C]; mean: [C] → [2, C] = [Σdy, Σdy·(x − mean)] over every axis but the last. */
 function gradSumsWasm(args: KernelArgs): tf.TensorInfo {
   const { x, dy, mean } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo; mean: tf.TensorInfo };
   const c = x.shape[x.shape.length - 1];
   const backend = args.backend as unknown as HeapBackend;
   const out = backend.makeOutput([2, c], "float32");
-  const rows = x.shape.reduce((p, q) => p * q, 1) / c;
-  const simd = simdKernels(args.backend);
-  let sDy: Float64Array;
-  let sDyX: Float64Array;
-  if (simd && c % 4 === 0) {
-    // Float64 [mean, Σdy, Σdy·(x − mean)], the mean copied in.
-    const all = withFloat64Scratch(backend, 3 * c, (base) =>
-      simd.batchNormGradSums(heapOffset(backend, x), heapOffset(backend, dy), base, rows, c, base + 8 * c, base + 16 * c),
-      backend.typedArrayFromHeap(mean));
-    sDy = all.subarray(c, 2 * c);
-    sDyX = all.subarray(2 * c, 3 * c);
-  } else {
-    // Views only after makeOutput: growing the heap detaches earlier views.
-    const xv = backend.typedArrayFromHeap(x);
-    const dyv = backend.typedArrayFromHeap(dy);
-    const m = Float64Array.from(backend.typedArrayFromHeap(mean));
-    sDy = new Float64Array(c);
-    sDyX = new Float64Array(c);
-    for (let r = 0, base = 0; r < rows; r++, base += c) {
-      for (let k = 0; k < c; k++) {
-        const g = dyv[base + k];
-        sDy[k] += g;
-        sDyX[k] += g * (xv[base + k] - m[k]);
-      }
-    }
-  }
+  // Sums after makeOutput: growing the heap detaches earlier views.
+  const { sDy, sDyX } = channelGradSums(args.backend, x, dy, Float64Array.from(backend.typedArrayFromHeap(mean)));
   const ov = backend.typedArrayFromHeap(out);
   for (let k = 0; k < c; k++) {
     ov[k] = sDy[k];

@@ -12,8 +12,8 @@
  * are float64 here). Other backends run the same formula with tf ops.
  */
 import * as tf from "@tensorflow/tfjs";
-import { BATCH_NORM_GRAD_SUMS } from "./batchnorm-grad";
-import { heapOffset, simdKernels, withFloat64Scratch } from "./simd-kernels";
+import { BATCH_NORM_GRAD_SUMS, channelGradSums } from "./batchnorm-grad";
+import { heapOffset, simdKernels } from "./simd-kernels";
 import type { HeapBackend, Info, KernelArgs } from "./kernel-runner";
 
 /** Kernel name: x [..., C] → [2, C] = [mean, variance (biased)] over every axis but the last (wasm). */
@@ -26,35 +26,11 @@ function channelsAndRows(x: Info): { c: number; rows: number } {
   return { c, rows: x.shape.reduce((p, q) => p * q, 1) / c };
 }
 
-/** [Σa, Σa·(b − m)] per channel in float64 (a, b: [rows, c] on the heap; m: c values). */
-function channelSums(args: KernelArgs, a: Info, b: Info, m: ArrayLike<number>): { s1: Float64Array; s2: Float64Array } {
-  const backend = args.backend as unknown as HeapBackend;
-  const { c, rows } = channelsAndRows(a);
-  const simd = simdKernels(args.backend);
-  if (simd && c % 4 === 0) {
-    const all = withFloat64Scratch(backend, 3 * c, (base) =>
-      simd.batchNormGradSums(heapOffset(backend, b), heapOffset(backend, a), base, rows, c, base + 8 * c, base + 16 * c), m);
-    return { s1: all.slice(c, 2 * c), s2: all.slice(2 * c, 3 * c) };
-  }
-  const av = backend.typedArrayFromHeap(a);
-  const bv = backend.typedArrayFromHeap(b);
-  const s1 = new Float64Array(c);
-  const s2 = new Float64Array(c);
-  for (let r = 0, base = 0; r < rows; r++, base += c) {
-    for (let k = 0; k < c; k++) {
-      const g = av[base + k];
-      s1[k] += g;
-      s2[k] += g * (bv[base + k] - m[k]);
-    }
-  }
-  return { s1, s2 };
-}
-
 function momentsWasm(args: KernelArgs): Info {
   const { x } = args.inputs as { x: Info };
   const { c, rows } = channelsAndRows(x);
   // Σx and Σx·(x − 0): one pass; the variance as E[x²] − μ² is exact enough in float64.
-  const { s1, s2 } = channelSums(args, x, x, new Float64Array(c));
+  const { sDy: s1, sDyX: s2 } = channelGradSums(args.backend, x, x, new Float64Array(c));
   const backend = args.backend as unknown as HeapBackend;
   const out = backend.makeOutput([2, c], "float32");
   const ov = backend.typedArrayFromHeap(out);
@@ -72,7 +48,7 @@ function trainGradWasm(args: KernelArgs): Info[] {
   const backend = args.backend as unknown as HeapBackend;
   const { c, rows } = channelsAndRows(x);
   const mu = Float64Array.from(backend.typedArrayFromHeap(mean));
-  const { s1, s2 } = channelSums(args, dy, x, mu);
+  const { sDy: s1, sDyX: s2 } = channelGradSums(args.backend, x, dy, mu);
   const dx = backend.makeOutput(x.shape, "float32");
   const dScale = backend.makeOutput([c], "float32");
   const dOffset = backend.makeOutput([c], "float32");
