@@ -255,7 +255,8 @@ export async function trainLinearSvm(xs: tf.Tensor2D, ys: ArrayLike<number>, opt
     predict(x: tf.Tensor2D): Int32Array {
       if (x.shape[1] !== d) throw new Error(`LinearSvm.predict: expected ${d} features, got ${x.shape[1]}.`);
       const pred = tf.tidy(() => tf.argMax(tf.add(tf.matMul(x, w), b), 1));
-      // Read outside tidy (PLATFORM.md): dataSync on a kept tensor, then dispose it.
+      // Read outside tidy (tidy walks returned typed arrays, which is pathologically slow for large
+      // arrays): dataSync on a kept tensor, then dispose it.
       const out = Int32Array.from(pred.dataSync());
       pred.dispose();
       return out;

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import type { BackendInfo } from "./backend/index";
 import type { Config, ProfileName } from "./config";
 import { writeFileAtomic } from "./data/atomic";
+import { WRITEUP_FIGURES, type WriteupId } from "./writeups";
 
 /** Per-model entry of a results file. */
 export interface ModelResult {
@@ -183,8 +184,8 @@ export function modelResult(name: string, params: number, history: HistoryLike, 
 
 /** A figure a write-up reported for one of its models, with where it comes from. */
 export interface ReportedResult {
-  /** Write-up id ("000" … "004", see shared/seeds and REFERENCE.md). */
-  source: string;
+  /** Write-up id ("000" … "004", described in docs/writeups.md). */
+  source: WriteupId;
   /** What the write-up's model was and how it measured (e.g. whether "validation" was the test set). */
   note: string;
   /** Flat metric names as in our results (train_loss, train_acc, val_loss, val_acc, test_loss, test_acc, epochs). */
@@ -193,21 +194,21 @@ export interface ReportedResult {
 
 /**
  * The write-ups' reported figures, keyed by our result name (registry name, or a variant such as
- * "cnn_maxpool_rmsprop"); copied from the write-ups (REFERENCE.md). Models whose write-up gives no
- * absolute numbers (002's augmentation "+2.5%", 004's regularised network) carry only what is stated.
+ * "cnn_maxpool_rmsprop"), built from the write-up table in writeups.ts: entries for the same model
+ * are merged (metrics in order, notes joined by "; "). Models whose write-up gives no absolute
+ * numbers (002's augmentation "+2.5%", 004's regularised network) carry only what is stated.
  */
-export const WRITEUP_REPORTED: Readonly<Record<string, ReportedResult>> = {
-  dense_shallow: { source: "001", note: "Flatten → Dense → Dense, 10 epochs, batch 32, Adam; validation = test set", metrics: { train_acc: 0.9103, val_acc: 0.8866, test_acc: 0.8866, test_loss: 0.3321, epochs: 10 } },
-  dense_shallow_unnormalised: { source: "001", note: "\"shallow network with incorrect results\": a preprocessing/configuration mistake", metrics: { test_acc: 0.1 } },
-  cnn32: { source: "000", note: "CNN, 32 filters; their validation split", metrics: { train_loss: 0.1421, train_acc: 0.9482, val_loss: 0.2511, val_acc: 0.9165 } },
-  cnn64: { source: "000", note: "CNN, 64 filters; their validation split", metrics: { train_loss: 0.1114, train_acc: 0.9586, val_loss: 0.271, val_acc: 0.9119 } },
-  cnn_maxpool: { source: "000", note: "\"new model\" with MaxPooling; test accuracy from its classification report (10,000 images)", metrics: { train_loss: 0.0156, train_acc: 0.9963, val_loss: 0.4081, val_acc: 0.9152, test_acc: 0.91 } },
-  cnn_maxpool_rmsprop: { source: "000", note: "the same model \"tuned\" with RMSprop", metrics: { train_loss: 0.0048, train_acc: 0.9986, val_loss: 1.315, val_acc: 0.9067 } },
-  cnn_simple: { source: "001", note: "simple CNN, 10 epochs, batch 32, Adam; validation = test set", metrics: { train_acc: 0.9197, val_acc: 0.9105, test_acc: 0.9105, test_loss: 0.2508, epochs: 10 } },
-  cnn_deep: { source: "001", note: "deep CNN; reported identical to the simple CNN", metrics: { train_acc: 0.9197, val_acc: 0.9105, test_acc: 0.9105, test_loss: 0.2508, epochs: 10 } },
-  dense_regularized: { source: "004", note: "dense network with regularisation and early stopping; only the epoch count is stated", metrics: { epochs: 49 } },
-  cnn_augmented: { source: "002", note: "augmentation reported as about +2.5 points over their unaugmented CNN; no absolute figure", metrics: {} },
-};
+export const WRITEUP_REPORTED: Readonly<Record<string, ReportedResult>> = (() => {
+  const out: Record<string, ReportedResult> = {};
+  for (const f of WRITEUP_FIGURES) {
+    const prev = out[f.ourModel];
+    if (prev && prev.source !== f.writeUp) throw new Error(`writeups.ts: "${f.ourModel}" has figures from write-ups ${prev.source} and ${f.writeUp}`);
+    out[f.ourModel] = prev
+      ? { source: prev.source, note: `${prev.note}; ${f.note}`, metrics: { ...prev.metrics, ...(f.metrics as Record<string, number>) } }
+      : { source: f.writeUp, note: f.note, metrics: { ...(f.metrics as Record<string, number>) } };
+  }
+  return out;
+})();
 
 /** One row of {@link reportedVsOurs}. */
 export interface ComparisonRow {

@@ -160,7 +160,7 @@ export function renderIndex(opts: {
     modelsTableHtml(rows),
     rows.length ? chartHtml(comparisonFigure(rows), ids) : "",
     `<h2>Compared with the write-ups</h2>`,
-    `<p>Numbers the write-ups report (shared/seeds, summarised in REFERENCE.md) beside ours for the same architecture. The quick profile trains on a small subset for 2 epochs, so only the full profile is comparable.</p>`,
+    `<p>Numbers the write-ups report (described in the repository's docs/writeups.md, typed in lib/src/writeups.ts) beside ours for the same architecture. The quick profile trains on a small subset for 2 epochs, so only the full profile is comparable.</p>`,
     referenceTableHtml(rows, opts.results),
   ].join("\n");
   return { body, charts: rows.length ? 1 : 0 };

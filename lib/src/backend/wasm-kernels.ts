@@ -479,7 +479,8 @@ export const WASM_TRAINING_KERNELS = ["Conv2DBackpropFilter", "Conv2DBackpropInp
 /**
  * Which kernels to install: "fast" (default) installs everything above; "minimal" only makes
  * wasm able to train (Conv2DBackpropFilter as a reshape onto the upstream
- * Conv3DBackpropFilterV2 kernel for stride 1, the state PLATFORM.md measured), for the
+ * Conv3DBackpropFilterV2 kernel for stride 1: the least that lets tfjs-backend-wasm 4.22, which
+ * ships no Conv2DBackpropFilter, train a CNN), for the
  * benchmark's "before" column. Chosen by FMNIST_WASM_KERNELS.
  */
 export type WasmKernelSet = "fast" | "minimal";
