@@ -20,4 +20,6 @@ export * from "./results";
 export * from "./plots/index";
 export * from "./display";
 export * from "./tslab-guard";
+export * from "./interrupt";
+export { cleanError } from "./errors";
 export * from "./tables";

@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { FusedAdamOptimizer } from "./backend/fused-adam";
 import { FastBatchNorm } from "./batch-norm-layer";
+import { disposeModel } from "./dispose-model";
 
 /** Every model name the registry knows, in the order the notebooks present them. */
 export const MODEL_NAMES = [
@@ -494,7 +495,17 @@ function formatShape(shape: tf.Shape | tf.Shape[]): string {
 }
 
 /** Layer-by-layer table (name, type, output shape, parameters) and totals, for the notebooks' architecture cells. */
-export function modelSummary(model: tf.LayersModel): ModelSummary {
+export function modelSummary(modelOrName: tf.LayersModel | ModelName, opts: ModelOptions = {}): ModelSummary {
+  if (typeof modelOrName === "string") {
+    // Built only to be described, then freed: the training cell builds its own (see trainAndEvaluate).
+    const built = buildModel(modelOrName, opts);
+    try {
+      return modelSummary(built);
+    } finally {
+      disposeModel(built);
+    }
+  }
+  const model = modelOrName;
   const rows = model.layers.map((layer) => ({
     layer: layer.name,
     type: layer.getClassName(),

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import type { BackendInfo } from "./backend/index";
 import type { Config, ProfileName } from "./config";
 import { writeFileAtomic } from "./data/atomic";
+import { cleanError } from "./errors";
 import { WRITEUP_FIGURES, type WriteupId } from "./writeups";
 
 /** Per-model entry of a results file. */
@@ -16,6 +17,8 @@ export interface ModelResult {
   trainSec: number;
   /** Flat metric names without the model prefix, e.g. "test_acc". */
   metrics: Record<string, number>;
+  /** Training was interrupted: such an entry is not a result, and `writeResults` refuses it. */
+  interrupted?: boolean;
 }
 
 /** What one notebook run produced. Metric names are flat keys like "cnn_maxpool.test_acc" or "rows.train". */
@@ -105,6 +108,10 @@ export function validateResults(value: unknown, where = "results"): NotebookResu
  */
 export function writeResults(r: NotebookResults, artifactsDir: string): string {
   const withTime = { ...r, createdAt: r.createdAt || new Date().toISOString() };
+  const partial = (r.models ?? []).filter((m) => m.interrupted).map((m) => m.name);
+  if (partial.length > 0) {
+    throw cleanError(`Results not written: the training of ${partial.join(", ")} was interrupted. Re-run its training cell (and the cells after it), then this one.`);
+  }
   validateResults(withTime, "writeResults");
   const file = resultsPath(r.notebook, artifactsDir);
   writeFileAtomic(file, JSON.stringify(withTime, null, 2) + "\n");

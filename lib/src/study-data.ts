@@ -26,9 +26,17 @@ export interface StudyData {
   dispose(): void;
 }
 
-/** Loads the split artefact for `cfg` and builds the tensors (one-hot labels on request). */
+let last: { key: string; data: StudyData } | undefined;
+
+/**
+ * Loads the split artefact for `cfg` and builds the tensors (one-hot labels on request).
+ * Calling it again for the same split, sizes and data (a re-run notebook cell) returns the data
+ * already loaded, unless it was disposed: re-running a cell neither reloads nor leaks the tensors.
+ */
 export function loadStudyData(cfg: Config, opts: { oneHot?: boolean } = {}): StudyData {
   const split = loadSplit(cfg);
+  const key = JSON.stringify([split.id, cfg.dataDir, cfg.testSize, cfg.seed, opts.oneHot === true]);
+  if (last && last.key === key && !last.data.train.xs.isDisposed) return last.data;
   const trainSet = loadFashionMnist("train", { dataDir: cfg.dataDir });
   const testSet = loadFashionMnist("test", { dataDir: cfg.dataDir });
   const allTest = Array.from({ length: testSet.count }, (_, i) => i);
@@ -36,7 +44,7 @@ export function loadStudyData(cfg: Config, opts: { oneHot?: boolean } = {}): Stu
   const train = toTensors(trainSet, split.trainIndices, opts);
   const val = toTensors(trainSet, split.valIndices, opts);
   const test = toTensors(testSet, testIndices, opts);
-  return {
+  const data: StudyData = {
     split,
     trainSet,
     testSet,
@@ -47,4 +55,6 @@ export function loadStudyData(cfg: Config, opts: { oneHot?: boolean } = {}): Stu
     rows: { "rows.train": split.trainIndices.length, "rows.val": split.valIndices.length, "rows.test": testIndices.length },
     dispose: () => tf.dispose([train.xs, train.ys, val.xs, val.ys, test.xs, test.ys]),
   };
+  last = { key, data };
+  return data;
 }

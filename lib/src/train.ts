@@ -7,7 +7,10 @@ import { inNotebook } from "./display";
 import { augmentBatch, type AugmentOptions } from "./augment";
 import type { BackendInfo } from "./backend/index";
 import type { Config } from "./config";
-import type { ResolvedModelOptions } from "./models";
+import type { ModelOptions, ResolvedModelOptions } from "./models";
+import { withInterrupts, type InterruptScope } from "./interrupt";
+import { disposeModel } from "./dispose-model";
+import { buildModel, resolveModelOptions, type ModelName } from "./models";
 import { saveModel } from "./persist";
 import { createRng } from "./random";
 import { modelResult, type ModelResult } from "./results";
@@ -129,8 +132,10 @@ export interface TrainHistory {
   epochSec: number[];
   epochsRun: number;
   stoppedEarly: boolean;
-  /** Stopped by the signal or by `model.stopTraining`. */
+  /** Stopped by the signal, by `model.stopTraining` or by the user (kernel interrupt). */
   interrupted: boolean;
+  /** Stopped by a kernel interrupt (SIGINT) in a notebook. */
+  interruptedByUser?: boolean;
   /** 1-based epoch with the best monitored value (the last epoch when nothing is monitored). */
   bestEpoch: number;
   /** Whether the weights now in the model are those of {@link bestEpoch}. */
@@ -328,6 +333,11 @@ class RunningMean {
  */
 export async function trainModel(model: tf.LayersModel, data: TrainData, opts: TrainOptions): Promise<TrainHistory> {
   validateOptions(opts, data.val !== undefined);
+  const listen = opts.stopOnSigint ?? inNotebook();
+  return withInterrupts((scope) => trainLoop(model, data, opts, scope), { listen });
+}
+
+async function trainLoop(model: tf.LayersModel, data: TrainData, opts: TrainOptions, scope: InterruptScope): Promise<TrainHistory> {
   const n = data.train.xs.shape[0];
   if (n === 0) throw new Error("trainModel: the training set is empty");
   const label = opts.label ?? model.name;
@@ -355,8 +365,7 @@ export async function trainModel(model: tf.LayersModel, data: TrainData, opts: T
     return (left * batchTimeMs) / batchesDone / 1000;
   };
   const mode = opts.progress ?? "auto";
-  const inTslab = tslabNewDisplay();
-  const newDisplay = mode === "auto" ? inTslab : undefined;
+  const newDisplay = mode === "auto" ? tslabNewDisplay() : undefined;
   const reporter: Reporter =
     mode === "none" ? new NullReporter() : newDisplay ? new TslabReporter(newDisplay, label, opts.epochs, eta) : new LineReporter(label, opts.epochs, eta);
 
@@ -370,21 +379,9 @@ export async function trainModel(model: tf.LayersModel, data: TrainData, opts: T
   let trainMs = 0;
   model.stopTraining = false;
 
-  let sigint = false;
-  const onSigint = (): void => {
-    sigint = true;
-  };
-  const listenSigint = opts.stopOnSigint ?? inTslab !== undefined;
-  const stopRequested = (): boolean => sigint || opts.signal?.aborted === true || model.stopTraining;
+  const stopRequested = (): boolean => scope.requested || opts.signal?.aborted === true || model.stopTraining;
 
   try {
-    if (listenSigint) {
-      // Register only after yielding: tslab runs the cell's synchronous part inside node's
-      // breakOnSigint wrapper, which restores SIGINT handling on exit in a way that silently drops
-      // a listener added meanwhile at the OS level (a real SIGINT then kills the kernel).
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      process.on("SIGINT", onSigint);
-    }
     for (epochIndex = 0; epochIndex < opts.epochs; epochIndex++) {
       const epoch = epochIndex + 1;
       const e0 = Date.now();
@@ -481,7 +478,6 @@ export async function trainModel(model: tf.LayersModel, data: TrainData, opts: T
       history.restoredBest = true;
     }
   } finally {
-    if (listenSigint) process.off("SIGINT", onSigint);
     // Leave the optimizer as it was compiled, so a later run starts from the same rate.
     if (opts.learningRateSchedule) setLearningRate(model.optimizer, baseLr);
     tf.dispose(bestWeights ?? []);
@@ -490,7 +486,8 @@ export async function trainModel(model: tf.LayersModel, data: TrainData, opts: T
   if (history.bestEpoch === 0) history.bestEpoch = history.epochsRun;
   history.trainSec = (Date.now() - t0) / 1000;
   history.samplesPerSec = trainMs > 0 ? (samplesDone * 1000) / trainMs : 0;
-  const how = history.stoppedEarly ? `stopped early after epoch ${history.epochsRun}` : history.interrupted ? `interrupted after ${history.epochsRun} full epoch(s)` : `${history.epochsRun} epoch(s)`;
+  if (history.interrupted && scope.requested) history.interruptedByUser = true;
+  const how = history.stoppedEarly ? `stopped early after epoch ${history.epochsRun}` : history.interrupted ? `interrupted after ${history.epochsRun} of ${opts.epochs} epoch(s)` : `${history.epochsRun} epoch(s)`;
   const best = history.restoredBest ? `; restored the weights of epoch ${history.bestEpoch}` : "";
   reporter.end(`done: ${how} in ${fmtSec(history.trainSec)} (${history.samplesPerSec.toFixed(0)} samples/s)${best}`);
   return history;
@@ -500,19 +497,28 @@ export async function trainModel(model: tf.LayersModel, data: TrainData, opts: T
 export interface TrainAndEvaluateOptions extends TrainOptions {
   /** Name used for metric keys, progress and the saved folder (default: the model's name). */
   name?: string;
-  /** Options the model was built with, recorded in the saved meta.json. */
-  modelOptions?: ResolvedModelOptions;
+  /**
+   * Options the model was built with, recorded in the saved meta.json; when the model is given by its
+   * registry name, also the options it is built with (seed and learning rate default to none: pass them).
+   */
+  modelOptions?: ModelOptions;
   /** Save the trained model to <artifactsDir>/models/<name>/ with this provenance. */
   save?: { artifactsDir: string; config?: Config; splitId?: string; backend?: BackendInfo };
+  /** Save the model also when training was interrupted (default false: the saved model stays as it was). */
+  saveInterrupted?: boolean;
 }
 
 /** What {@link trainAndEvaluate} returns. */
 export interface TrainAndEvaluateResult {
+  /** The trained model (for a model given by name: built by this call; replaced when the same run name trains again). */
+  model: tf.LayersModel;
   history: TrainHistory;
-  /** Loss and accuracy on the test data, when given. */
+  /** Training was stopped before its last epoch (kernel interrupt, signal or `model.stopTraining`): no test evaluation, not saved. */
+  interrupted: boolean;
+  /** Loss and accuracy on the test data, when given (never for an interrupted run). */
   test?: { loss: number; acc: number };
   params: number;
-  /** Entry for `NotebookResults.models`. */
+  /** Entry for `NotebookResults.models` (an interrupted run's entry is refused by `writeResults`). */
   entry: ModelResult;
   /** Flat "<name>.<metric>" keys for `NotebookResults.metrics`. */
   metrics: Record<string, number>;
@@ -520,22 +526,47 @@ export interface TrainAndEvaluateResult {
   savedTo?: string;
 }
 
+/** Models this module built from a registry name, by run name: a re-run of the same training frees the previous one. */
+const builtByRun = new Map<string, tf.LayersModel>();
+
 /**
  * The per-model routine of the study notebooks: train (see {@link trainModel}), evaluate on the test
  * data, optionally save with provenance, and produce the results entry and flat metrics.
- * @example const r = await fm.trainAndEvaluate(model, { train, val, test }, { epochs: cfg.epochs, batchSize: cfg.batchSize, seed: cfg.seed });
+ *
+ * Given a registry name instead of a model, it builds a fresh model each call, so re-running a
+ * notebook's training cell trains from scratch again (a model passed in would continue from its
+ * trained weights); the model the same run name built before is disposed, unless it is still training.
+ *
+ * Interrupted (kernel interrupt in a notebook, `signal`, `model.stopTraining`): prints one line, skips
+ * the test evaluation and the save (unless `saveInterrupted`), and returns the partial history with
+ * `interrupted: true`; a notebook cell interrupted this way ends as failed, so cells queued after it
+ * do not run.
+ * @example const run = await fm.trainAndEvaluate("cnn32", { train, val, test }, { epochs: cfg.epochs, batchSize: cfg.batchSize, seed: cfg.seed, modelOptions: { seed: cfg.seed } });
  */
-export async function trainAndEvaluate(model: tf.LayersModel, data: TrainData & { test?: LabelledTensors }, opts: TrainAndEvaluateOptions): Promise<TrainAndEvaluateResult> {
-  const name = opts.name ?? model.name;
+export async function trainAndEvaluate(modelOrName: tf.LayersModel | ModelName, data: TrainData & { test?: LabelledTensors }, opts: TrainAndEvaluateOptions): Promise<TrainAndEvaluateResult> {
+  const byName = typeof modelOrName === "string";
+  const name = opts.name ?? (byName ? modelOrName : modelOrName.name);
+  let model: tf.LayersModel;
+  if (byName) {
+    model = buildModel(modelOrName, opts.modelOptions ?? {});
+    const previous = builtByRun.get(name);
+    builtByRun.set(name, model);
+    if (previous && previous !== model) disposeQuietly(previous);
+  } else {
+    model = modelOrName;
+  }
   const history = await trainModel(model, data, { ...opts, label: opts.label ?? name });
-  const test = data.test ? await evaluateModel(model, data.test, opts.evalBatchSize ?? 512) : undefined;
+  const interrupted = history.interrupted && !history.stoppedEarly;
+  const test = data.test && !interrupted ? await evaluateModel(model, data.test, opts.evalBatchSize ?? 512) : undefined;
   const params = model.countParams();
   const { entry, metrics } = modelResult(name, params, history, test);
+  if (interrupted) entry.interrupted = true;
   let savedTo: string | undefined;
-  if (opts.save) {
-    const { onEpoch: _e, onBatch: _b, signal: _s, save: _v, modelOptions, ...training } = opts;
+  if (opts.save && (!interrupted || opts.saveInterrupted)) {
+    const { onEpoch: _e, onBatch: _b, signal: _s, save: _v, saveInterrupted: _i, modelOptions, ...training } = opts;
+    const recorded = modelOptions ? { ...(byName ? resolveModelOptions(modelOrName, modelOptions) : modelOptions) } : undefined;
     savedTo = await saveModel(model, name, opts.save.artifactsDir, {
-      modelOptions: modelOptions ? { ...modelOptions } : undefined,
+      modelOptions: recorded as ResolvedModelOptions | undefined,
       training: { ...training },
       config: opts.save.config,
       splitId: opts.save.splitId,
@@ -544,7 +575,32 @@ export async function trainAndEvaluate(model: tf.LayersModel, data: TrainData & 
       metrics: entry.metrics,
     });
   }
-  return { history, test, params, entry, metrics, savedTo };
+  if (interrupted) {
+    const kept = opts.save && !opts.saveInterrupted ? `not saved (${opts.save.artifactsDir}/models/${name} keeps what was there)` : savedTo ? `partial model saved to ${savedTo}` : "not saved";
+    console.log(`${name}: interrupted after ${history.epochsRun} of ${opts.epochs} epoch(s): not evaluated on the test images, ${kept}. Re-run the cell to train again.`);
+  }
+  return { model, history, interrupted, test, params, entry, metrics, savedTo };
+}
+
+function disposeQuietly(model: tf.LayersModel): void {
+  try {
+    disposeModel(model);
+  } catch {
+    // Already disposed by the user: nothing left to free.
+  }
+}
+
+/**
+ * One line describing a run for a notebook's output: test accuracy, loss and training time, or that
+ * it was interrupted.
+ */
+export function describeRun(run: TrainAndEvaluateResult): string {
+  const h = run.history;
+  const name = run.entry.name;
+  if (run.interrupted) return `${name}: interrupted after ${h.epochsRun} epoch(s); no test evaluation`;
+  const test = run.test ? `test accuracy ${run.test.acc.toFixed(4)}, test loss ${run.test.loss.toFixed(4)}, ` : "";
+  const early = h.stoppedEarly ? ` (stopped early after ${h.epochsRun} epochs, best epoch ${h.bestEpoch})` : "";
+  return `${name}: ${test}${h.trainSec.toFixed(0)} s of training${early}`;
 }
 
 /** Predicted class index per image (argmax of the model's output), computed in batches. */
@@ -552,7 +608,7 @@ export function predictClasses(model: tf.LayersModel, xs: tf.Tensor, batchSize =
   const out = new Int32Array(xs.shape[0]);
   for (let start = 0; start < xs.shape[0]; start += batchSize) {
     const size = Math.min(batchSize, xs.shape[0] - start);
-    // Return the tensor from tidy and read it outside: tidy walks returned typed arrays (PLATFORM.md).
+    // Return the tensor from tidy and read it outside: tidy walks a returned typed array element by element.
     const cls = tf.tidy(() => (model.predict(xs.slice(start, size)) as tf.Tensor).argMax(-1));
     out.set(cls.dataSync() as Int32Array, start);
     cls.dispose();

@@ -1,5 +1,7 @@
 /**
- * Keeps a busy notebook kernel alive. tslab sends every Jupyter message with zeromq 6's
+ * Everything the library needs to know about, or adjust in, a tslab kernel it runs in.
+ *
+ * Busy kernels stay alive. tslab sends every Jupyter message with zeromq 6's
  * `socket.send()` without waiting for the previous send to finish; zeromq 6 rejects a send while
  * another is in flight ("Socket is busy writing", EBUSY), and in a kernel that rejection is
  * unhandled, which ends the process (seen in a full-profile run: a training progress redraw
@@ -47,3 +49,73 @@ export function queueSocketSends(proto?: object): boolean {
   Object.defineProperty(t, QUEUED, { value: true });
   return true;
 }
+
+/** tslab's process-wide hook (its dist/jupyter module): the display writer of the executing cell. */
+export interface TslabJupyter {
+  lastWriteDisplayData: ((data: { data: Record<string, string | object>; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void) | null;
+  JupyterHandlerImpl?: { prototype: object };
+}
+
+/**
+ * tslab's jupyter module when this process is a tslab kernel, else undefined. The first call
+ * inside a kernel installs the guards of this module (queued sends, cells marked failed).
+ */
+export function tslabKernel(): TslabJupyter | undefined {
+  // Look in the module cache first: inside a kernel tslab has loaded it; elsewhere we must not load
+  // tslab (it pulls in its bundled TypeScript) just to find out we are not in a kernel.
+  for (const key of Object.keys(require.cache)) {
+    if (/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) {
+      const jupyter = require.cache[key]?.exports as TslabJupyter;
+      queueSocketSends();
+      if (jupyter.JupyterHandlerImpl) patchExecuteStatus(jupyter.JupyterHandlerImpl.prototype);
+      return jupyter;
+    }
+  }
+  return undefined;
+}
+
+interface ExecuteProto {
+  handleExecuteImpl(this: object, ...args: unknown[]): Promise<unknown>;
+}
+
+const PATCHED = Symbol.for("fmnist.executeStatus");
+let failPending = false;
+
+/**
+ * Makes the cell now executing end with status "error" although its code returned normally. tslab
+ * then cancels the cells queued behind it (what Jupyter kernels do after an error or an interrupt),
+ * while the variables the cell assigned stay defined. No effect outside a kernel.
+ */
+export function markCellFailed(): void {
+  failPending = true;
+}
+
+/**
+ * Wraps tslab's per-request execute so that {@link markCellFailed} takes effect: the wrapper rethrows
+ * the request's ExecutionCount, tslab's own signal for "this cell failed" (idempotent; returns false
+ * when already patched). Exported for tests.
+ */
+export function patchExecuteStatus(proto: object): boolean {
+  const t = proto as ExecuteProto & { [PATCHED]?: boolean };
+  if (t[PATCHED] || typeof t.handleExecuteImpl !== "function") return false;
+  const original = t.handleExecuteImpl;
+  Object.defineProperty(t, "handleExecuteImpl", {
+    configurable: true,
+    writable: true,
+    value: async function handleExecuteImpl(this: object, ...args: unknown[]): Promise<unknown> {
+      failPending = false;
+      const count = await original.apply(this, args);
+      if (failPending) {
+        failPending = false;
+        throw count;
+      }
+      return count;
+    },
+  });
+  Object.defineProperty(t, PATCHED, { value: true });
+  return true;
+}
+
+// Install the guards as soon as the library loads in a kernel (the first cell's import), so they are in
+// place before any later cell starts executing.
+tslabKernel();

@@ -4,6 +4,8 @@
  * scored on the validation set. Random search, because with five dimensions it finds good
  * regions with far fewer trials than a grid (Bergstra & Bengio, 2012).
  */
+import { inNotebook } from "./display";
+import { withInterrupts } from "./interrupt";
 import { disposeModel } from "./dispose-model";
 import { buildModel, type OptimizerName } from "./models";
 import { createRng } from "./random";
@@ -122,27 +124,33 @@ export interface SearchOptions {
  * order. Every model is disposed.
  */
 export async function runSearch(trials: Trial[], data: Required<TrainData>, opts: SearchOptions): Promise<TrialResult[]> {
-  const results: TrialResult[] = [];
-  for (const [i, t] of trials.entries()) {
-    const model = buildModel(opts.model, { optimizer: t.optimizer, learningRate: t.learningRate, filters: t.filters, dropout: t.dropout, seed: opts.seed });
-    try {
-      const h = await trainModel(model, data, {
-        epochs: opts.epochs,
-        batchSize: t.batchSize,
-        seed: opts.seed,
-        earlyStopping: { patience: opts.patience, monitor: "val_loss", restoreBest: true },
-        progress: opts.progress ?? "none",
-        label: `trial ${t.id}`,
-      });
-      const b = h.bestEpoch - 1;
-      const r: TrialResult = { ...t, valAcc: h.val_acc[b], valLoss: h.val_loss[b], trainLoss: h.loss[b], epochsRun: h.epochsRun, bestEpoch: h.bestEpoch, trainSec: h.trainSec, samplesPerSec: h.samplesPerSec };
-      results.push(r);
-      opts.onTrial?.(r, i, trials.length);
-    } finally {
-      disposeModel(model);
+  // One interrupt scope for the whole search: a kernel interrupt ends the search, not just one trial.
+  return withInterrupts(async (scope) => {
+    const results: TrialResult[] = [];
+    for (const [i, t] of trials.entries()) {
+      if (scope.requested) break;
+      const model = buildModel(opts.model, { optimizer: t.optimizer, learningRate: t.learningRate, filters: t.filters, dropout: t.dropout, seed: opts.seed });
+      try {
+        const h = await trainModel(model, data, {
+          epochs: opts.epochs,
+          batchSize: t.batchSize,
+          seed: opts.seed,
+          earlyStopping: { patience: opts.patience, monitor: "val_loss", restoreBest: true },
+          progress: opts.progress ?? "none",
+          label: `trial ${t.id}`,
+        });
+        if (scope.requested) break; // the interrupted trial is not a result
+        const b = h.bestEpoch - 1;
+        const r: TrialResult = { ...t, valAcc: h.val_acc[b], valLoss: h.val_loss[b], trainLoss: h.loss[b], epochsRun: h.epochsRun, bestEpoch: h.bestEpoch, trainSec: h.trainSec, samplesPerSec: h.samplesPerSec };
+        results.push(r);
+        opts.onTrial?.(r, i, trials.length);
+      } finally {
+        disposeModel(model);
+      }
     }
-  }
-  return results;
+    if (scope.requested) console.log(`search interrupted after ${results.length} of ${trials.length} trial(s); the results so far are returned`);
+    return results;
+  }, { listen: inNotebook() });
 }
 
 /** The trial with the highest validation accuracy (ties: lower validation loss, then lower id). */
