@@ -39,6 +39,52 @@ function readJson(file: string): unknown {
   }
 }
 
+const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+
+/**
+ * Drops every value the pages format as a number but that is not one (a hand-edited or foreign
+ * file: "v.toFixed is not a function" used to abort the whole report), naming file and key on
+ * stderr; the value shows as "—". Mutates `r`.
+ */
+function dropNonNumeric(r: Record<string, unknown>, file: string): void {
+  const warn = (key: string, v: unknown): void => {
+    process.stderr.write(`report: ${file}: ${key} is ${JSON.stringify(v) ?? String(v)}, not a number; shown as "—" (fix or re-create the file by re-running its notebook)\n`);
+  };
+  const metrics = (m: Record<string, unknown>, at: string): void => {
+    for (const [k, v] of Object.entries(m)) {
+      if (!isNumber(v)) {
+        warn(`${at}["${k}"]`, v);
+        delete m[k];
+      }
+    }
+  };
+  if (r.durationSec !== undefined && !isNumber(r.durationSec)) {
+    warn("durationSec", r.durationSec);
+    delete r.durationSec;
+  }
+  metrics(r.metrics as Record<string, unknown>, "metrics");
+  if (r.models === undefined) return;
+  if (!Array.isArray(r.models)) {
+    warn("models", r.models);
+    delete r.models;
+    return;
+  }
+  r.models = (r.models as unknown[]).filter((m, i) => {
+    const ok = typeof m === "object" && m !== null && typeof (m as { name?: unknown }).name === "string" && typeof (m as { metrics?: unknown }).metrics === "object" && (m as { metrics?: unknown }).metrics !== null;
+    if (!ok) process.stderr.write(`report: ${file}: models[${i}] is not a model entry (name and metrics); skipped\n`);
+    return ok;
+  });
+  (r.models as Array<Record<string, unknown>>).forEach((m, i) => {
+    for (const key of ["trainSec", "params"]) {
+      if (m[key] !== undefined && !isNumber(m[key])) {
+        warn(`models[${i}].${key}`, m[key]);
+        delete m[key];
+      }
+    }
+    metrics(m.metrics as Record<string, unknown>, `models[${i}].metrics`);
+  });
+}
+
 /** Results files (lenient: a malformed one is reported on stderr and skipped, the report still builds). */
 function readResults(dir: string): ResultsLike[] {
   if (!fs.existsSync(dir)) return [];
@@ -49,6 +95,7 @@ function readResults(dir: string): ResultsLike[] {
       process.stderr.write(`report: skipping ${path.join(dir, f)}: not a NotebookResults file\n`);
       continue;
     }
+    dropNonNumeric(r as Record<string, unknown>, path.join(dir, f));
     out.push(r as ResultsLike);
   }
   return out;
@@ -63,6 +110,21 @@ export function buildReport(opts: ReportOptions): ReportSummary {
   if (files.length === 0) throw new Error(`${opts.inDir} holds no .ipynb files: run the notebooks first, or pass --in <folder>`);
   const summaryFile = path.join(opts.inDir, "summary.json");
   const summary: SummaryJson = fs.existsSync(summaryFile) ? (readJson(summaryFile) as SummaryJson) : {};
+  // The runner writes it, but it is formatted with toFixed too: a bad duration must not abort the report.
+  if (summary.durationSec !== undefined && !isNumber(summary.durationSec)) {
+    process.stderr.write(`report: ${summaryFile}: durationSec is ${JSON.stringify(summary.durationSec)}, not a number; shown as "—"\n`);
+    delete summary.durationSec;
+  }
+  if (summary.notebooks !== undefined && !Array.isArray(summary.notebooks)) {
+    process.stderr.write(`report: ${summaryFile}: notebooks is not a list; notebook statuses shown as unknown\n`);
+    delete summary.notebooks;
+  }
+  (summary.notebooks ?? []).forEach((n, i) => {
+    if (n.durationSec !== undefined && !isNumber(n.durationSec)) {
+      process.stderr.write(`report: ${summaryFile}: notebooks[${i}].durationSec is ${JSON.stringify(n.durationSec)}, not a number; shown as "—"\n`);
+      delete n.durationSec;
+    }
+  });
   const statusOf = new Map((summary.notebooks ?? []).map((n) => [n.notebook.replace(/\.ipynb$/, ""), n]));
 
   const names = files.map((f) => f.replace(/\.ipynb$/, ""));

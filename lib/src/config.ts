@@ -2,6 +2,7 @@
  * The study's configuration: typed defaults with reasons, two profiles (quick for CI, full
  * for the write-ups' settings), and FMNIST_* environment overrides validated strictly.
  */
+import * as os from "node:os";
 import * as path from "node:path";
 
 /** Named sets of defaults. */
@@ -74,6 +75,41 @@ export const ENV_KEYS: Readonly<Record<keyof Config, string>> = {
   learningRate: "FMNIST_LEARNING_RATE",
   backend: "FMNIST_BACKEND",
 };
+
+/** Which wasm kernels to register: fast (default) or minimal (only what training needs; the benchmarks' "before"). */
+export const WASM_KERNEL_SETS = ["fast", "minimal"] as const;
+/** Highest wasm thread count: tfjs pre-creates 8 pthread workers. */
+export const MAX_WASM_THREADS = 8;
+
+/** The wasm backend's settings: they change speed, not results, so they are not part of {@link Config}. */
+export interface WasmSettings {
+  /** FMNIST_WASM_THREADS: "auto" (default) = one per core, at most 8; or 1–8. */
+  threads: number;
+  /** FMNIST_WASM_KERNELS. */
+  kernels: (typeof WASM_KERNEL_SETS)[number];
+}
+
+/**
+ * Reads and validates FMNIST_WASM_THREADS and FMNIST_WASM_KERNELS. Invalid values are errors
+ * whichever backend is requested: under "auto" they used to be caught with wasm's real failures
+ * and silently become the 6× slower cpu backend (issue 16, item 4).
+ */
+export function wasmSettings(env: NodeJS.ProcessEnv = process.env, cpus: number = os.cpus().length): WasmSettings {
+  const rawThreads = (env.FMNIST_WASM_THREADS ?? "auto").trim();
+  let threads: number;
+  if (rawThreads === "auto") threads = Math.max(1, Math.min(MAX_WASM_THREADS, cpus));
+  else {
+    threads = /^\d+$/.test(rawThreads) ? Number(rawThreads) : NaN;
+    if (!(threads >= 1 && threads <= MAX_WASM_THREADS)) {
+      fail(`FMNIST_WASM_THREADS = "${rawThreads}": use auto (one thread per core) or a whole number from 1 to ${MAX_WASM_THREADS}.`);
+    }
+  }
+  const kernels = env.FMNIST_WASM_KERNELS ?? "fast";
+  if (!(WASM_KERNEL_SETS as readonly string[]).includes(kernels)) {
+    fail(`FMNIST_WASM_KERNELS = "${kernels}": choose fast (default) or minimal (only what training needs; for benchmarks).`);
+  }
+  return { threads, kernels: kernels as WasmSettings["kernels"] };
+}
 
 /** FMNIST_* variables that are not configuration but are allowed (set by the runner). */
 const OTHER_ALLOWED_ENV = new Set(["FMNIST_UNDER_TEST", "FMNIST_NOTEBOOK", "FMNIST_PROGRESS", "FMNIST_WASM_KERNELS", "FMNIST_WASM_THREADS"]);
@@ -163,6 +199,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: P
     if (typeof raw !== "string" && typeof raw !== "number") fail(`${key} must be a string or number, got ${typeof raw}.`);
     mutable[key] = parseValue(key, raw, key);
   }
+  wasmSettings(env); // validated here too, so a bad value fails in the parameter cell, not at initBackend
   if (cfg.trainSize + cfg.valSize > DATASET_LIMITS.trainPool) {
     fail(
       `trainSize (${cfg.trainSize}) + valSize (${cfg.valSize}) exceeds the ${DATASET_LIMITS.trainPool} training images; ` +

@@ -79,19 +79,69 @@ function fileSaveHandler(dir: string): tf.io.IOHandler {
   });
 }
 
-/** An IOHandler loading model.json and the weight files it lists from `dir`. */
-function fileLoadHandler(dir: string): tf.io.IOHandler {
+/** Bytes one value of a weight takes in the file (quantised weights are stored in their quantised type). */
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8 };
+
+/** Bytes the weights manifest says its files hold, or an explanation of why it cannot be sized. */
+function manifestBytes(specs: tf.io.WeightsManifestEntry[]): number | string {
+  let total = 0;
+  for (const spec of specs) {
+    const dtype = spec.quantization?.dtype ?? spec.dtype;
+    const size = DTYPE_BYTES[dtype];
+    if (size === undefined || dtype === "string") return `weight "${spec.name}" has dtype ${dtype}, which this loader cannot size`;
+    total += spec.shape.reduce((a, b) => a * b, 1) * size;
+  }
+  return total;
+}
+
+/** "<file>: <what>. <what to do>" for a damaged saved model. */
+function damaged(file: string, what: string, name: string): Error {
+  return new Error(`${file}: ${what}. The saved model "${name}" is damaged: train and save it again (saveModel), or restore the folder from a backup.`);
+}
+
+/**
+ * An IOHandler loading model.json and the weight files it lists from `dir`. Every failure names
+ * the file; the weight files' sizes must be exactly what the manifest describes (tfjs itself
+ * reads short files as garbage or fails without a file name, and ignores trailing bytes).
+ */
+function fileLoadHandler(dir: string, name: string): tf.io.IOHandler {
   return {
     load: async () => {
-      const modelJson = JSON.parse(fs.readFileSync(path.join(dir, MODEL_JSON), "utf8")) as tf.io.ModelJSON;
+      const jsonFile = path.join(dir, MODEL_JSON);
+      let modelJson: tf.io.ModelJSON;
+      try {
+        modelJson = JSON.parse(fs.readFileSync(jsonFile, "utf8")) as tf.io.ModelJSON;
+      } catch (err) {
+        throw damaged(jsonFile, `cannot be read as JSON (${(err as Error).message})`, name);
+      }
+      if (typeof modelJson !== "object" || modelJson === null || typeof modelJson.modelTopology !== "object" || !Array.isArray(modelJson.weightsManifest)) {
+        throw damaged(jsonFile, "not a tfjs model.json (no modelTopology or weightsManifest)", name);
+      }
       return tf.io.getModelArtifactsForJSON(modelJson, async (manifest) => {
         const specs = manifest.flatMap((group) => group.weights);
-        const buffers = manifest.flatMap((group) =>
-          group.paths.map((p) => {
-            const b = fs.readFileSync(path.join(dir, p));
+        const files = manifest.flatMap((group) => group.paths.map((p) => path.join(dir, p)));
+        for (const f of files) {
+          if (path.relative(dir, f).startsWith("..")) throw damaged(jsonFile, `its weights manifest points outside the model folder (${f})`, name);
+        }
+        const buffers = files.map((f) => {
+          try {
+            const b = fs.readFileSync(f);
             return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
-          }),
-        );
+          } catch (err) {
+            throw damaged(f, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, name);
+          }
+        });
+        const expected = manifestBytes(specs);
+        if (typeof expected === "string") throw damaged(jsonFile, expected, name);
+        const actual = buffers.reduce((s, b) => s + b.byteLength, 0);
+        if (actual !== expected) {
+          const where = files.length === 1 ? files[0] : `${files.join(", ")} (together)`;
+          throw damaged(
+            where,
+            `${actual} bytes, but the weights manifest in ${MODEL_JSON} describes ${expected} (${actual < expected ? "truncated" : `${actual - expected} extra bytes`})`,
+            name,
+          );
+        }
         return [specs, tf.io.CompositeArrayBuffer.join(buffers)];
       });
     },
@@ -102,15 +152,54 @@ function tfVersions(): Record<string, string> {
   return Object.fromEntries(Object.entries(tf.version).filter((e): e is [string, string] => typeof e[1] === "string"));
 }
 
+/** When this process started, in ms since the epoch. */
+const PROCESS_START_MS = Date.now() - process.uptime() * 1000;
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM"; // exists, another user's
+  }
+}
+
+/**
+ * Removes what interrupted saves left in a models folder: `.<name>.tmp.<pid>.<ms>` folders, and
+ * `.<name>.old.<pid>.<ms>` ones whose model folder exists again (otherwise loadModel recovers
+ * from them). Only stale ones: stamped before this process started, by a process that is gone
+ * (or by this pid in an earlier life); a save running in another live process is left alone.
+ */
+function removeStaleSaveFolders(parent: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const entry of names) {
+    const m = /^\.(.+)\.(tmp|old)\.(\d+)\.(\d+)$/.exec(entry);
+    if (!m) continue;
+    const [, name, kind, pidText, msText] = m;
+    const pid = Number(pidText);
+    if (Number(msText) >= PROCESS_START_MS) continue;
+    if (pid !== process.pid && pidAlive(pid)) continue;
+    if (kind === "old" && !fs.existsSync(path.join(parent, name))) continue;
+    fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
+  }
+}
+
 /**
  * Saves `model` to `<artifactsDir>/models/<name>/` (model.json, weights.bin, meta.json) atomically:
  * everything is written into a temporary folder beside it, which then replaces the old folder by
- * renames, so an interrupted save leaves the previous model loadable. Returns the folder.
+ * renames, so an interrupted save leaves the previous model loadable. Leftovers of earlier interrupted
+ * saves into the same models folder are removed first (removeStaleSaveFolders). Returns the folder.
  */
 export async function saveModel(model: tf.LayersModel, name: string, artifactsDir: string, meta: ModelMetaInput = {}): Promise<string> {
   const dir = modelDir(name, artifactsDir);
   const parent = path.dirname(dir);
   fs.mkdirSync(parent, { recursive: true });
+  removeStaleSaveFolders(parent);
   const stamp = `${process.pid}.${Date.now()}`;
   const tmp = path.join(parent, `.${name}.tmp.${stamp}`);
   const old = path.join(parent, `.${name}.old.${stamp}`);
@@ -156,7 +245,13 @@ export function readModelMeta(name: string, artifactsDir: string): ModelMeta {
   if (!fs.existsSync(file)) {
     throw new Error(`No saved model "${name}" in ${path.dirname(dir)} (${file} missing): train and save it first (saveModel)`);
   }
-  const meta = JSON.parse(fs.readFileSync(file, "utf8")) as ModelMeta;
+  let meta: ModelMeta;
+  try {
+    meta = JSON.parse(fs.readFileSync(file, "utf8")) as ModelMeta;
+  } catch (err) {
+    throw damaged(file, `cannot be read as JSON (${(err as Error).message})`, name);
+  }
+  if (typeof meta !== "object" || meta === null) throw damaged(file, "not a JSON object", name);
   if (meta.schema !== 1 || meta.name !== name) throw new Error(`${file}: not a meta file of model "${name}" (schema ${String(meta.schema)}, name ${String(meta.name)})`);
   return meta;
 }
@@ -169,7 +264,16 @@ export function readModelMeta(name: string, artifactsDir: string): ModelMeta {
  */
 export async function loadModel(name: string, artifactsDir: string): Promise<{ model: tf.LayersModel; meta: ModelMeta }> {
   const meta = readModelMeta(name, artifactsDir);
-  const model = await tf.loadLayersModel(fileLoadHandler(modelDir(name, artifactsDir)));
+  const dir = modelDir(name, artifactsDir);
+  let model: tf.LayersModel;
+  try {
+    model = await tf.loadLayersModel(fileLoadHandler(dir, name));
+  } catch (err) {
+    const message = (err as Error).message;
+    // Our own errors already name the file; tfjs's (a topology it cannot build, weights that do not fit it) do not.
+    if (message.includes(dir)) throw err;
+    throw damaged(path.join(dir, MODEL_JSON), `tfjs cannot build the model from it and its weights (${message.split("\n")[0]})`, name);
+  }
   const o = meta.modelOptions ?? {};
   const optimizer = (typeof o.optimizer === "string" ? o.optimizer : "adam") as OptimizerName;
   const learningRate = typeof o.learningRate === "number" ? o.learningRate : 0.001;

@@ -1,13 +1,14 @@
 /**
  * Chooses and initialises the TensorFlow.js backend: tfjs-node-gpu (when it loads and sees a
  * GPU), tfjs-node, wasm, then cpu. A forced backend that cannot load is an error, never a
- * silent fallback.
+ * silent fallback; "auto" falls back only past backends that cannot load, and says so in the
+ * backend line. Invalid FMNIST_WASM_* settings are errors under every request.
  */
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
-import type { BackendRequest } from "../config";
-import { BACKEND_REQUESTS } from "../config";
+import type { BackendRequest, WasmSettings } from "../config";
+import { BACKEND_REQUESTS, wasmSettings } from "../config";
 import { registerBatchNormGradient } from "./batchnorm-grad";
 import { registerBatchNormTrainingKernels } from "./batchnorm-train";
 import { registerFusedAdam } from "./fused-adam";
@@ -15,7 +16,14 @@ import { loadSimdKernels, sharedSimdModule } from "./simd-kernels";
 import { startTileHelpers } from "./tile-helpers";
 import { setTiledConvThreads } from "./tiled-conv";
 import { registerWasmTrainingKernels } from "./wasm-kernels";
-import { prepareWasmThreads, requestedWasmThreads, unrefWasmWorkers } from "./wasm-threads";
+import { prepareWasmThreads, unrefWasmWorkers } from "./wasm-threads";
+
+/**
+ * The wasm backend itself could not start (its .wasm files missing or refused by this Node):
+ * the only wasm failure after which "auto" may fall back to cpu. Settings errors and bugs are
+ * other errors and propagate.
+ */
+class WasmUnavailableError extends Error {}
 
 /** What was chosen, and why; recorded with every result. */
 export interface BackendInfo {
@@ -65,18 +73,22 @@ function versions(pkg: string): Record<string, string> {
   return v;
 }
 
-async function useWasm(reason: string): Promise<BackendInfo> {
-  const dist = path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm"));
+async function useWasm(reason: string, settings: WasmSettings): Promise<BackendInfo> {
+  let dist: string;
+  try {
+    dist = path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm"));
+  } catch (err) {
+    throw new WasmUnavailableError(`its .wasm file is not installed (${(err as Error).message.split("\n")[0]})`);
+  }
   // Load the .wasm files from the installed package, never from a CDN.
   wasm.setWasmPaths(`${dist}${path.sep}`);
-  const set = process.env.FMNIST_WASM_KERNELS ?? "fast";
-  if (set !== "fast" && set !== "minimal") throw new Error(`FMNIST_WASM_KERNELS = "${set}": choose fast (default) or minimal (only what training needs; for benchmarks).`);
+  const set = settings.kernels;
   registerWasmTrainingKernels(set);
   if (set === "fast") {
     registerBatchNormGradient();
     registerBatchNormTrainingKernels();
   }
-  const wanted = requestedWasmThreads();
+  const wanted = settings.threads;
   let threadNote = "";
   let prepared: ReturnType<typeof prepareWasmThreads>;
   try {
@@ -85,8 +97,14 @@ async function useWasm(reason: string): Promise<BackendInfo> {
     threadNote = `; 1 thread instead of ${wanted}: ${(err as Error).message}`;
   }
   try {
-    if (!(await tf.setBackend("wasm"))) throw new Error("The wasm backend failed to initialise (see the messages above).");
-    await tf.ready();
+    let ok: boolean;
+    try {
+      ok = await tf.setBackend("wasm");
+      if (ok) await tf.ready();
+    } catch (err) {
+      throw new WasmUnavailableError(`it failed to initialise (${(err as Error).message.split("\n")[0]})`);
+    }
+    if (!ok) throw new WasmUnavailableError("it failed to initialise (see the messages above)");
   } finally {
     prepared?.restore();
   }
@@ -140,6 +158,9 @@ const INSTALL_HINT =
 export async function initBackend(request?: BackendRequest): Promise<BackendInfo> {
   const req = (request ?? process.env.FMNIST_BACKEND ?? "auto") as BackendRequest;
   if (!BACKEND_REQUESTS.includes(req)) throw new Error(`Unknown backend "${req}"; choose one of ${BACKEND_REQUESTS.join(", ")}.`);
+  // Before anything loads, and whatever the request: a bad wasm setting must never pass for an
+  // unavailable backend (under "auto" it used to become a silent cpu fallback).
+  const settings = wasmSettings();
   if (current && currentRequest === req) return current;
   let info: BackendInfo;
   switch (req) {
@@ -157,7 +178,12 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
       break;
     }
     case "wasm":
-      info = await useWasm("requested");
+      try {
+        info = await useWasm("requested", settings);
+      } catch (err) {
+        if (err instanceof WasmUnavailableError) throw new Error(`Backend "wasm" was requested but ${err.message}. Reinstall the dependencies (npm ci).`);
+        throw err;
+      }
       break;
     case "cpu":
       await tf.setBackend("cpu");
@@ -176,10 +202,20 @@ export async function initBackend(request?: BackendRequest): Promise<BackendInfo
         break;
       }
       try {
-        info = await useWasm(`auto: native TensorFlow unavailable (${cpuTry.error})`);
+        info = await useWasm(`auto: native TensorFlow unavailable (${cpuTry.error})`, settings);
       } catch (err) {
+        // Only a wasm backend that cannot start falls back; anything else is a real error.
+        if (!(err instanceof WasmUnavailableError)) throw err;
         await tf.setBackend("cpu");
-        info = { name: "cpu", package: "@tensorflow/tfjs-backend-cpu", gpu: false, reason: `auto: wasm failed (${(err as Error).message})`, versions: versions("@tensorflow/tfjs-backend-cpu"), threads: 1 };
+        await tf.ready();
+        info = {
+          name: "cpu",
+          package: "@tensorflow/tfjs-backend-cpu",
+          gpu: false,
+          reason: `auto: FALLBACK to pure JavaScript, several times slower: native TensorFlow unavailable (${cpuTry.error}) and wasm unavailable: ${err.message}`,
+          versions: versions("@tensorflow/tfjs-backend-cpu"),
+          threads: 1,
+        };
       }
     }
   }

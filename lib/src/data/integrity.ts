@@ -1,13 +1,16 @@
 /**
- * SHA-256 verification of the data files against the committed SHA256SUMS. A verdict is
- * cached per path + size + mtime (in memory and in a small user cache file), so a file is
- * hashed once, not at every load; only a match is ever cached.
+ * SHA-256 verification of the data files against the committed SHA256SUMS, at every load.
+ *
+ * Why no cache of verdicts: one keyed by path + size + mtime was bypassed by a modified file
+ * of the same size with its mtime restored (`touch -r`), issue 16 item 2. Adding inode and
+ * ctime would make that impractical, but hashing is cheap next to what a load costs anyway:
+ * measured on this project's 2-core machine, SHA-256 of all four files (30.9 MB) takes
+ * 110–175 ms, while reading them takes 120–250 ms and gunzipping them 740–910 ms, which every
+ * load pays. So the check hashes always: nothing to forge, and no cache file to keep.
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { writeFileAtomic } from "./atomic";
 
 /** Where the user can get pristine files, appended to every data error. */
 export function dataFixHint(dataDir: string): string {
@@ -17,12 +20,50 @@ export function dataFixHint(dataDir: string): string {
   );
 }
 
-/** Reads `SHA256SUMS` (`<hex>  <file>` lines) from the data folder. */
+/** A read failure as one sentence naming the path and the cause, with what to do. */
+function readFailure(file: string, err: unknown, dataDir: string): Error {
+  const e = err as NodeJS.ErrnoException;
+  const why: Record<string, string> = {
+    ENOENT: "is missing",
+    EISDIR: "is a folder, not a file (remove or rename the folder)",
+    ENOTDIR: `cannot be reached: a part of its path is not a folder`,
+    EACCES: "cannot be read: permission denied (check the permissions of the file and its folders)",
+    EPERM: "cannot be read: operation not permitted (check the permissions of the file and its folders)",
+  };
+  const what = why[e.code ?? ""] ?? `cannot be read (${e.code ?? "error"}: ${e.message})`;
+  return new Error(`${file} ${what}. ${dataFixHint(dataDir)}`);
+}
+
+/** Reads a file as bytes; throws Node's own error (with its code), EISDIR for a folder. */
+function readBytes(file: string): Buffer {
+  if (fs.statSync(file).isDirectory()) throw Object.assign(new Error(`EISDIR: ${file} is a directory`), { code: "EISDIR" });
+  return fs.readFileSync(file);
+}
+
+/** Reads a data file; every failure names the file and its cause (readFileSync's bare "EISDIR" did not). */
+function readDataFile(file: string, dataDir: string): Buffer {
+  try {
+    return readBytes(file);
+  } catch (err) {
+    throw readFailure(file, err, dataDir);
+  }
+}
+
+/**
+ * Reads `SHA256SUMS` (`<hex>  <file>` lines) from the data folder. Errors name the real cause
+ * (an unreadable folder is "permission denied", not "missing").
+ */
 export function readChecksums(dataDir: string): Record<string, string> {
   const file = path.join(dataDir, "SHA256SUMS");
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing, so the data cannot be verified. ${dataFixHint(dataDir)}`);
+  let text: string;
+  try {
+    text = readBytes(file).toString("utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`${file} is missing, so the data cannot be verified. ${dataFixHint(dataDir)}`);
+    throw readFailure(file, err, dataDir);
+  }
   const sums: Record<string, string> = {};
-  for (const line of fs.readFileSync(file, "utf8").split(/\r?\n/)) {
+  for (const line of text.split(/\r?\n/)) {
     if (line.trim() === "") continue;
     const m = /^([0-9a-f]{64})\s+\*?(\S+)$/i.exec(line.trim());
     if (!m) throw new Error(`${file}: malformed line "${line}" (expected "<sha256>  <file name>").`);
@@ -36,61 +77,27 @@ export function sha256(bytes: Uint8Array): string {
   return crypto.createHash("sha256").update(bytes).digest("hex");
 }
 
-const memoryCache = new Set<string>();
-
-function cacheFile(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-  return path.join(base, "fmnist", "verified.json");
-}
-
-function readCache(): Record<string, true> {
-  try {
-    return JSON.parse(fs.readFileSync(cacheFile(), "utf8")) as Record<string, true>;
-  } catch {
-    return {}; // no cache yet, or unreadable: verify again
-  }
-}
-
-function cacheKey(file: string, stat: fs.Stats, expected: string): string {
-  return `${path.resolve(file)}|${stat.size}|${stat.mtimeMs}|${expected}`;
-}
-
 /**
- * Reads `file` and checks its SHA-256 against `expected`; returns the bytes. Throws an
- * error naming the file, what is wrong and how to fix it.
+ * Reads `file` and checks its SHA-256 against `expected` (every time: see the top of this
+ * file); returns the bytes. Throws an error naming the file, what is wrong and how to fix it.
  */
 export function readVerified(file: string, expected: string, dataDir: string): Uint8Array {
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch {
-    throw new Error(`${file} is missing. ${dataFixHint(dataDir)}`);
-  }
-  const bytes = fs.readFileSync(file);
-  const key = cacheKey(file, stat, expected);
-  if (memoryCache.has(key)) return bytes;
-  const disk = readCache();
-  if (disk[key]) {
-    memoryCache.add(key);
-    return bytes;
-  }
+  const bytes = readDataFile(file, dataDir);
   const actual = sha256(bytes);
   if (actual !== expected) {
     throw new Error(
-      `${file} failed its integrity check: SHA-256 is ${actual}, expected ${expected} (${stat.size} bytes; ` +
+      `${file} failed its integrity check: SHA-256 is ${actual}, expected ${expected} (${bytes.length} bytes; ` +
         `the file is corrupted, truncated or not the original). ${dataFixHint(dataDir)}`,
     );
-  }
-  memoryCache.add(key);
-  try {
-    writeFileAtomic(cacheFile(), JSON.stringify({ ...disk, [key]: true }));
-  } catch {
-    // A read-only home only costs a re-hash next time.
   }
   return bytes;
 }
 
-/** Forgets in-memory verdicts (tests use it to force re-verification). */
+/**
+ * Kept for callers of the former verdict cache: nothing is cached any more (every load
+ * hashes), so there is nothing to forget.
+ * @deprecated
+ */
 export function clearVerificationCache(): void {
-  memoryCache.clear();
+  // Nothing to clear.
 }
