@@ -21,8 +21,65 @@ import { Progress } from "./runner/progress";
 import { formatSummary, summaryRow, type RunSummary, type SummaryRow } from "./runner/summary";
 import { writeJsonAtomic } from "./runner/atomic";
 import { readDependencies, readExclusive, runScheduled } from "./runner/schedule";
+import { LockHeldError, describeOwner, lockWithin, tryLock, type Lock } from "./runner/lock";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
+/** The lock file a runner holds in its artifacts folder (and its output folder, when that is elsewhere). */
+export const RUN_LOCK_FILE = ".runner.lock";
+/** How long a baseline update waits for another runner's update of the same file. */
+const BASELINE_LOCK_WAIT_MS = 30_000;
+
+/**
+ * Takes the run locks: one runner at a time per artifacts folder (results, models, summary) and per output
+ * folder. A second runner refuses at once rather than waiting: a run lasts minutes to an hour, and a silent
+ * wait looks like a hang. Returns the locks, or an error message naming the holder.
+ */
+export function takeRunLocks(folders: string[]): { locks: Lock[] } | { error: string } {
+  const locks: Lock[] = [];
+  const unique = [...new Set(folders.map((f) => path.resolve(f)))].filter(
+    (f, _i, all) => !all.some((other) => other !== f && f.startsWith(other + path.sep)),
+  );
+  for (const folder of unique) {
+    try {
+      locks.push(tryLock(path.join(folder, RUN_LOCK_FILE)));
+    } catch (err) {
+      for (const l of locks) l.release();
+      if (!(err instanceof LockHeldError)) throw err;
+      return {
+        error:
+          `another runner is using ${folder}: ${describeOwner(err.owner)} holds ${err.lockFile}.\n` +
+          `Wait for it to finish, or give this run its own folder (--set ARTIFACTS_DIR=… / --output …). ` +
+          `If that process is not a runner any more, remove ${err.lockFile}.`,
+      };
+    }
+  }
+  return { locks };
+}
+
+/**
+ * Writes new baseline entries into `baselineFile` under its lock: re-reads the file, replaces only the given
+ * notebooks' entries (tolerances already in the file are kept), restamps updatedAt/recordedWith, writes it
+ * atomically. Updates of other notebooks by a concurrent runner are kept, not overwritten.
+ */
+export async function mergeBaseline(
+  baselineFile: string,
+  profile: RunnerOptions["profile"],
+  updates: Map<string, { results: ResultsLike; durationSec: number }>,
+  recordedWith: BaselineFile["recordedWith"],
+): Promise<void> {
+  const lock = await lockWithin(`${baselineFile}.lock`, BASELINE_LOCK_WAIT_MS);
+  try {
+    const fresh = readBaseline(baselineFile, profile);
+    for (const [name, u] of updates) {
+      fresh.notebooks[name] = baselineEntryFromResults(u.results, profile, fresh.notebooks[name], u.durationSec);
+    }
+    fresh.updatedAt = new Date().toISOString();
+    fresh.recordedWith = recordedWith;
+    writeBaseline(baselineFile, fresh);
+  } finally {
+    lock.release();
+  }
+}
 
 /**
  * Resolves selectors (names, name prefixes, globs, paths) to notebook files, sorted by file name (the series' order).
@@ -96,10 +153,33 @@ export async function main(argv: string[]): Promise<number> {
   }
   installKernelCleanup();
 
-  const artifactsDir = path.resolve(o.overrides.FMNIST_ARTIFACTS_DIR ?? process.env.FMNIST_ARTIFACTS_DIR ?? path.join(REPO_ROOT, "artifacts"));
+  // Empty counts as unset; relative folders from the environment are resolved here, not in notebooks/ (the kernel's cwd).
+  const artifactsDir = path.resolve(o.overrides.FMNIST_ARTIFACTS_DIR ?? (process.env.FMNIST_ARTIFACTS_DIR || path.join(REPO_ROOT, "artifacts")));
   const outputDir = o.outputDir ?? path.join(artifactsDir, "executed", o.profile);
   const baselineFile = o.baselineFile ?? path.join(REPO_ROOT, "notebooks", "baselines", `${o.profile}.json`);
   const checking = o.check || o.updateBaseline;
+  const summaryDir = o.inPlace ? path.join(artifactsDir, "executed", o.profile) : outputDir;
+  const taken = takeRunLocks([artifactsDir, summaryDir]);
+  if ("error" in taken) {
+    console.error(taken.error);
+    return 2;
+  }
+  try {
+    return await runLocked(o, files, artifactsDir, outputDir, summaryDir, baselineFile, checking);
+  } finally {
+    for (const l of taken.locks) l.release();
+  }
+}
+
+async function runLocked(
+  o: RunnerOptions,
+  files: string[],
+  artifactsDir: string,
+  outputDir: string,
+  summaryDir: string,
+  baselineFile: string,
+  checking: boolean,
+): Promise<number> {
   let baseline: BaselineFile;
   try {
     baseline = readBaseline(baselineFile, o.profile);
@@ -115,6 +195,8 @@ export async function main(argv: string[]): Promise<number> {
     FMNIST_ARTIFACTS_DIR: artifactsDir,
     FMNIST_UNDER_TEST: "1",
   };
+  // A relative data folder from the environment means the runner's current folder, not the kernel's (notebooks/).
+  if (parameters.FMNIST_DATA_DIR === undefined && process.env.FMNIST_DATA_DIR) parameters.FMNIST_DATA_DIR = path.resolve(process.env.FMNIST_DATA_DIR);
   // Several notebooks at once share the cores: one wasm thread each unless the user chose otherwise;
   // a notebook that runs alone (metadata.fmnist.exclusive) keeps the default, every core.
   const aloneParameters = { ...parameters };
@@ -129,6 +211,8 @@ export async function main(argv: string[]): Promise<number> {
   const progress = new Progress();
   const rows: SummaryRow[] = [];
   const checks: NotebookCheck[] = [];
+  /** Baseline entries to write (--update-baseline): notebooks that ran and wrote results. */
+  const baselineUpdates = new Map<string, { results: ResultsLike; durationSec: number }>();
   let failed = false;
   let failedCount = 0;
   console.error(
@@ -174,9 +258,7 @@ export async function main(argv: string[]): Promise<number> {
         check = compareNotebook(name, results, base, { strictTime: o.strictTime, timeFactor: o.timeFactor, durationSec: run.durationSec });
         if (!results && base) check.note = "note" in r ? r.note : undefined;
         if (!results && !base && "note" in r && o.requireBaseline) check = { notebook: name, status: "no-results", rows: [], note: r.note };
-        if (o.updateBaseline && results) {
-          baseline.notebooks[name] = baselineEntryFromResults(results, o.profile, base, run.durationSec);
-        }
+        if (o.updateBaseline && results) baselineUpdates.set(name, { results, durationSec: run.durationSec });
       }
     }
     const checkFailed =
@@ -216,12 +298,23 @@ export async function main(argv: string[]): Promise<number> {
     console.log(formatDiffTable(checks));
   }
   if (o.updateBaseline) {
-    baseline.updatedAt = new Date().toISOString();
-    // Machine-specific paths are left out: the baseline is committed.
-    const { FMNIST_ARTIFACTS_DIR: _dir, FMNIST_DATA_DIR: _data, ...portable } = o.overrides;
-    baseline.recordedWith = { node: process.version, platform: `${process.platform}-${process.arch}`, parameters: portable };
-    writeBaseline(baselineFile, baseline);
-    console.log(`\nbaseline updated: ${baselineFile}`);
+    const notUpdated = names.filter((n) => byName.has(n) && !baselineUpdates.has(n));
+    if (baselineUpdates.size === 0) {
+      // Nothing new to record: the file (and its updatedAt/recordedWith) stays as it was.
+      console.error(`\nbaseline NOT updated: no notebook ran to the end and wrote its results; ${baselineFile} is unchanged.`);
+    } else {
+      // Machine-specific paths are left out: the baseline is committed.
+      const { FMNIST_ARTIFACTS_DIR: _dir, FMNIST_DATA_DIR: _data, ...portable } = o.overrides;
+      const recordedWith = { node: process.version, platform: `${process.platform}-${process.arch}`, parameters: portable };
+      try {
+        await mergeBaseline(baselineFile, o.profile, baselineUpdates, recordedWith);
+        console.log(`\nbaseline updated: ${baselineFile} (${[...baselineUpdates.keys()].join(", ")})`);
+        if (notUpdated.length > 0) console.error(`baseline entries NOT updated (no results): ${notUpdated.join(", ")}`);
+      } catch (err) {
+        console.error(`\nbaseline NOT updated: ${(err as Error).message}`);
+        failed = true;
+      }
+    }
   }
   const summary: RunSummary = {
     schema: 1,
@@ -233,7 +326,7 @@ export async function main(argv: string[]): Promise<number> {
     notebooks: rows,
   };
   console.log(`\n${formatSummary(rows)}\n`);
-  const summaryFile = path.join(o.inPlace ? path.join(artifactsDir, "executed", o.profile) : outputDir, "summary.json");
+  const summaryFile = path.join(summaryDir, "summary.json");
   writeJsonAtomic(summaryFile, summary);
   console.log(`${failed ? "FAILED" : "all ok"} in ${fmtMs(performance.now() - t0)}; summary: ${summaryFile}`);
   // The plain closing line CI tools read; notebooks skipped after a failure count as failed.

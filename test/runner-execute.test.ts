@@ -113,7 +113,9 @@ test("a series with a passing, a throwing, a hanging and a dying notebook (--kee
   assert.deepEqual(okCells.map((c) => c.execution_count), [1, 2, 3]);
   for (const c of okCells) {
     const ex = c.metadata.execution as Record<string, string>;
-    assert.ok(Date.parse(ex.started) <= Date.parse(ex.finished), "cell has started/finished timestamps");
+    const timing = (c.metadata.fmnist as { timing: { started: string; finished: string; duration_sec: number } }).timing;
+    assert.ok(Date.parse(timing.started) <= Date.parse(timing.finished), "cell has started/finished timestamps (metadata.fmnist.timing)");
+    assert.equal(typeof timing.duration_sec, "number");
     assert.ok(ex["iopub.status.idle"], "cell has nbclient-style kernel timestamps");
   }
   const meta = ok.metadata.fmnist_run as { parameters: Record<string, string>; status: string };
@@ -180,7 +182,7 @@ test("--jobs 2 runs two notebooks at once, tags their lines and reports in serie
 test("SIGTERM to the runner kills the kernel", async () => {
   let kernelPid = 0;
   let signalled = false;
-  const r = await runRunner(["hangs", "--notebooks-dir", FIXTURES, "--output", path.join(tmp, "sig"), "--cell-timeout", "120"], (text, child) => {
+  const r = await runRunner(["hangs", "--notebooks-dir", FIXTURES, "--output", path.join(tmp, "sig"), "--set", `ARTIFACTS_DIR=${path.join(tmp, "art-sig")}`, "--cell-timeout", "120"], (text, child) => {
     const m = /kernel started in .* \(pid (\d+)\)/.exec(text);
     if (m) kernelPid = Number(m[1]);
     // Cell 1 done means cell 2 (the hanging one) is running.

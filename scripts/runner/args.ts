@@ -75,9 +75,22 @@ export function envKey(key: string): string {
   return `FMNIST_${snake}`;
 }
 
-/** Parses argv (without node and the script). Throws an Error with the usage hint on bad input. */
-export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, repoRoot = path.resolve(__dirname, "..", "..")): RunnerOptions {
+/** Parameters that name folders: relative values are resolved against the runner's current folder. */
+export const PATH_PARAMETERS = ["FMNIST_DATA_DIR", "FMNIST_ARTIFACTS_DIR"] as const;
+
+/**
+ * Parses argv (without node and the script). Throws an Error with the usage hint on bad input.
+ * @param cwd - folder relative --set DATA_DIR= / ARTIFACTS_DIR= values are resolved against (the kernel runs in
+ *   notebooks/, so they must be absolute by the time they reach it)
+ */
+export function parseArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  repoRoot = path.resolve(__dirname, "..", ".."),
+  cwd: string = process.cwd(),
+): RunnerOptions {
   const envProfile = env.FMNIST_PROFILE;
+  let profileGiven = false;
   const o: RunnerOptions = {
     profile: envProfile === "full" ? "full" : "quick",
     overrides: {},
@@ -126,6 +139,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
         const p = take();
         if (p !== "quick" && p !== "full") throw new Error(`--profile must be quick or full, got "${p}".`);
         o.profile = p;
+        profileGiven = true;
         break;
       }
       case "--set": {
@@ -134,7 +148,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
         if (k <= 0) throw new Error(`--set expects KEY=VALUE, got "${kv}".`);
         const key = envKey(kv.slice(0, k));
         if (key === "FMNIST_PROFILE") throw new Error("use --profile instead of --set PROFILE=…");
-        o.overrides[key] = kv.slice(k + 1);
+        let v = kv.slice(k + 1);
+        if ((PATH_PARAMETERS as readonly string[]).includes(key)) {
+          if (v.trim() === "") throw new Error(`--set ${kv.slice(0, k)}= needs a folder path.`);
+          v = path.resolve(cwd, v);
+        }
+        o.overrides[key] = v;
         break;
       }
       case "--check": o.check = true; break;
@@ -168,6 +187,11 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
         if (a.startsWith("-")) throw new Error(`unknown option "${a}"; see --help.`);
         o.selectors.push(a);
     }
+  }
+  // $FMNIST_PROFILE is the default profile: an unknown value is an error, as in lib's resolveConfig (empty counts
+  // as unset, as in `FMNIST_PROFILE= npm test`). With --profile it is not used (the kernel gets --profile's value).
+  if (!profileGiven && envProfile !== undefined && envProfile !== "" && envProfile !== "quick" && envProfile !== "full") {
+    throw new Error(`FMNIST_PROFILE = ${JSON.stringify(envProfile)}: unknown profile; choose one of quick, full (or pass --profile).`);
   }
   if (o.inPlace && o.outputDir) throw new Error("--in-place and --output exclude each other.");
   const d = TIMEOUT_DEFAULTS[o.profile];

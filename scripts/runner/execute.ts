@@ -2,7 +2,7 @@
 // in an executed copy; stops at the first failing cell, on timeout or when the kernel dies.
 import * as path from "node:path";
 import { KernelClient, KernelDiedError, KernelTimeoutError, fmtMs } from "./kernel-client";
-import { OutputCollector, readNotebook, sourceText, synthesizeError, writeNotebook, type Cell, type Notebook } from "./nbformat";
+import { OutputCollector, ensureCellIds, readNotebook, sourceText, synthesizeError, writeNotebook, type Cell, type Notebook } from "./nbformat";
 
 /** How a notebook run ended. */
 export type NotebookStatus = "ok" | "error" | "timeout" | "kernel-died" | "kernel-start-failed" | "invalid";
@@ -66,6 +66,49 @@ export interface ExecuteNotebookOptions {
 
 /** Metadata key under which the runner records its run (parameters, status, timings). */
 export const RUN_METADATA_KEY = "fmnist_run";
+/**
+ * Cell-metadata key of the project; the runner writes `metadata.fmnist.timing` ({@link CellTiming}) there.
+ * nbformat 4.5 allows only strings in `metadata.execution`, so numbers and the runner's own clock go here.
+ */
+export const CELL_METADATA_KEY = "fmnist";
+
+/** A cell's timing as the runner measured it (`metadata.fmnist.timing` of executed notebooks). */
+export interface CellTiming {
+  /** ISO time the runner sent the cell. */
+  started: string;
+  /** ISO time the runner had the cell's reply and idle status. */
+  finished: string;
+  /** Runner-side wall time, seconds (3 decimals). */
+  duration_sec: number;
+}
+
+/** Where the kernel's handler prints an exception no cell caught (thrown from a timer or callback, or a rejected promise nobody awaited). */
+const ASYNC_FAILURE = /^(UncaughtException|UnhandledPromiseRejection):[ \t]*(.*)$/m;
+
+/** The first "UncaughtException: …" / "UnhandledPromiseRejection: …" line tslab printed in `stderr`, if any. */
+export function findAsyncFailure(stderr: string): string | undefined {
+  const m = ASYNC_FAILURE.exec(stderr);
+  return m ? `${m[1]}: ${m[2]}`.trim() : undefined;
+}
+
+/** Records a cell's timing under the project's key, keeping anything else stored there. */
+function setTiming(cell: Cell, timing: CellTiming): void {
+  const own = cell.metadata[CELL_METADATA_KEY];
+  const rest = typeof own === "object" && own !== null && !Array.isArray(own) ? (own as Record<string, unknown>) : {};
+  cell.metadata[CELL_METADATA_KEY] = { ...rest, timing };
+}
+
+/** nbformat's metadata.execution: only string timestamps (kernel-side message dates), none undefined. */
+function executionMetadata(t: { busy?: string; reply?: string; idle?: string }): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (t.busy) out["iopub.status.busy"] = t.busy;
+  if (t.reply) out["shell.execute_reply"] = t.reply;
+  if (t.idle) out["iopub.status.idle"] = t.idle;
+  return out;
+}
+
+/** How long the runner waits after the last cell for output a timer or callback of that cell still prints. */
+export const SETTLE_MS = 300;
 
 /** Cell tag (as in nbclient) marking a cell whose error is expected: the run continues. */
 export const TAG_RAISES = "raises-exception";
@@ -112,12 +155,46 @@ export async function executeNotebook(source: string, opts: ExecuteNotebookOptio
   }
   const codeCells = nb.cells.filter((c) => c.cell_type === "code");
   run.codeCells = codeCells.length;
+  // nbformat 4.5: every cell has an id (notebooks saved by older tools may lack them).
+  ensureCellIds(nb);
   // Executed copy: outputs of cells not run are cleared so a partial copy cannot pass for a complete one.
   for (const c of codeCells) {
     c.outputs = [];
     c.execution_count = null;
     delete c.metadata.execution;
+    const own = c.metadata[CELL_METADATA_KEY];
+    if (typeof own === "object" && own !== null && "timing" in own) {
+      const { timing: _old, ...rest } = own as Record<string, unknown>;
+      if (Object.keys(rest).length === 0) delete c.metadata[CELL_METADATA_KEY];
+      else c.metadata[CELL_METADATA_KEY] = rest;
+    }
   }
+  /** Finished cells by execute request, for output that arrives after a cell finished. */
+  const finishedCells = new Map<string, { cell: Cell; cellIndex: number; codeIndex: number; code: string; collector: OutputCollector }>();
+  /**
+   * Files output that arrived for finished cells into those cells, and fails the run when it carries an
+   * exception thrown asynchronously (tslab's "UncaughtException: …"): it names the cell whose callback threw
+   * or that had last run. Returns true when the run failed.
+   */
+  const checkLateOutput = (k: KernelClient): boolean => {
+    const touched = new Set<string>();
+    for (const { requestId, msg } of k.takeLateOutputs()) {
+      const f = finishedCells.get(requestId);
+      if (!f) continue;
+      const before = f.collector.stderr.length;
+      f.collector.add(msg);
+      f.cell.outputs = f.collector.finalOutputs();
+      const late = findAsyncFailure(f.collector.stderr.slice(before));
+      if (late && run.status === "ok" && !tagsOf(f.cell).includes(TAG_RAISES)) {
+        touched.add(requestId);
+        const what = `${late} (thrown asynchronously after the cell had finished, from a timer, callback or promise it started)`;
+        f.cell.outputs.push({ output_type: "error", ename: late.split(":")[0], evalue: what, traceback: f.collector.stderr.split("\n") });
+        run.status = "error";
+        run.failure = failure(f.cellIndex, f.codeIndex, f.code, what, f.collector.stderr);
+      }
+    }
+    return run.status !== "ok";
+  };
 
   let kernel: KernelClient | undefined;
   opts.observer?.kernelStarting?.();
@@ -149,6 +226,7 @@ export async function executeNotebook(source: string, opts: ExecuteNotebookOptio
         }
         const byBudget = budgetLeft < opts.cellTimeoutMs;
         const timeoutMs = Math.min(opts.cellTimeoutMs, budgetLeft);
+        if (checkLateOutput(kernel)) break;
         opts.observer?.cellStarted?.(codeIndex, codeCells.length);
         const collector = new OutputCollector();
         const started = new Date().toISOString();
@@ -158,24 +236,24 @@ export async function executeNotebook(source: string, opts: ExecuteNotebookOptio
           const outcome = await kernel.execute(code, { timeoutMs, onIopub: (m) => collector.add(m) });
           const ms = performance.now() - c0;
           run.cellMs.push(ms);
-          const ok = outcome.status === "ok";
-          if (!ok && outcome.status === "error" && !collector.outputs.some((o) => o.output_type === "error")) {
+          // An exception thrown asynchronously (by this cell or by a callback an earlier cell left running)
+          // while this cell ran: tslab prints it on this cell's stderr and still answers "ok".
+          const asyncFailure = outcome.status === "ok" ? findAsyncFailure(collector.stderr) : undefined;
+          const ok = outcome.status === "ok" && asyncFailure === undefined;
+          if (outcome.status === "error" && !collector.outputs.some((o) => o.output_type === "error")) {
             collector.outputs.push(synthesizeError(collector.stderr));
           }
+          const what = asyncFailure && `${asyncFailure} (thrown asynchronously while this cell ran, by it or by a timer, callback or promise an earlier cell started)`;
+          if (what) collector.outputs.push({ output_type: "error", ename: asyncFailure.split(":")[0], evalue: what, traceback: collector.stderr.split("\n") });
           cell.outputs = collector.finalOutputs();
           cell.execution_count = outcome.executionCount;
-          cell.metadata.execution = {
-            "iopub.status.busy": outcome.timing.busy,
-            "shell.execute_reply": outcome.timing.reply,
-            "iopub.status.idle": outcome.timing.idle,
-            started,
-            finished: new Date().toISOString(),
-            duration_sec: round3(ms / 1000),
-          };
+          cell.metadata.execution = executionMetadata(outcome.timing);
+          setTiming(cell, { started, finished: new Date().toISOString(), duration_sec: round3(ms / 1000) });
+          finishedCells.set(outcome.requestId, { cell, cellIndex: i, codeIndex, code, collector });
           opts.observer?.cellFinished?.(codeIndex, codeCells.length, ms, ok);
           if (!ok && !tagsOf(cell).includes(TAG_RAISES)) {
             const err = cell.outputs.find((o) => o.output_type === "error");
-            const message = err && err.output_type === "error" ? `${err.ename}: ${err.evalue}` : `execute_reply status ${outcome.status}`;
+            const message = what ?? (err && err.output_type === "error" ? `${err.ename}: ${err.evalue}` : `execute_reply status ${outcome.status}`);
             run.status = "error";
             run.failure = failure(i, codeIndex, code, message, collector.stderr);
             break;
@@ -184,8 +262,7 @@ export async function executeNotebook(source: string, opts: ExecuteNotebookOptio
           const ms = performance.now() - c0;
           run.cellMs.push(ms);
           cell.outputs = collector.finalOutputs();
-          const finished = new Date().toISOString();
-          cell.metadata.execution = { started, finished, duration_sec: round3(ms / 1000) };
+          setTiming(cell, { started, finished: new Date().toISOString(), duration_sec: round3(ms / 1000) });
           opts.observer?.cellFinished?.(codeIndex, codeCells.length, ms, false);
           if (err instanceof KernelTimeoutError) {
             run.status = "timeout";
@@ -204,6 +281,11 @@ export async function executeNotebook(source: string, opts: ExecuteNotebookOptio
           }
           break;
         }
+      }
+      if (run.status === "ok") {
+        // A timer or callback of the last cell may still throw: give it a moment before shutting down.
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+        checkLateOutput(kernel);
       }
     } finally {
       await (run.status === "ok" ? kernel.shutdown() : kernel.dispose());

@@ -54,6 +54,8 @@ export interface ExecuteOutcome {
   reply: Record<string, unknown>;
   /** Kernel-side timestamps (message header dates) of the iopub busy, the shell reply and the iopub idle. */
   timing: { busy?: string; reply?: string; idle?: string };
+  /** msg_id of the execute_request (matches {@link KernelClient.takeLateOutputs}). */
+  requestId: string;
 }
 
 /** Options for {@link KernelClient.execute}. */
@@ -66,6 +68,83 @@ export interface ExecuteOptions {
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 const STDERR_TAIL_BYTES = 8192;
+/** Starts tslab in-process behind a watchdog that ends the kernel when this process is gone (see the file). */
+const LAUNCHER = path.join(__dirname, "kernel-launcher.cjs");
+/** Prefix of the private per-kernel folders (connection file + owner record) in the temp directory. */
+export const CONNECTION_DIR_PREFIX = "fmnist-kernel-";
+/** The file in a connection folder naming the process that owns it. */
+export const OWNER_FILE = "owner.json";
+/** A connection folder without an owner record (written by an older runner) is removed once this old. */
+const UNOWNED_DIR_MAX_AGE_MS = 24 * 3600 * 1000;
+
+/** V8's fatal out-of-memory report ("FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"). */
+const V8_OOM = /FATAL ERROR:.*(?:heap out of memory|Allocation failed|out of memory)|JavaScript heap out of memory|Fatal JavaScript out of memory/;
+
+/** Who owns a kernel connection folder. */
+export interface ConnectionDirOwner {
+  pid: number;
+  host: string;
+  created: string;
+}
+
+/** Whether a process with this pid exists (EPERM: it exists but belongs to another user). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Removes kernel connection folders left in `tmpDir` by runners that are gone (a runner and its kernel both
+ * killed at once, a reboot): only folders of this user, recorded as owned by a process on this host that no
+ * longer exists (or, without an owner record, older than a day). Others' and live runners' folders are kept.
+ * @returns the folders removed
+ */
+export function cleanStaleConnectionDirs(tmpDir: string = os.tmpdir(), now = Date.now()): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(tmpDir).filter((n) => n.startsWith(CONNECTION_DIR_PREFIX));
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  const uid = typeof process.getuid === "function" ? process.getuid() : undefined;
+  for (const name of names) {
+    const dir = path.join(tmpDir, name);
+    try {
+      const st = fs.lstatSync(dir);
+      if (!st.isDirectory() || (uid !== undefined && st.uid !== uid)) continue;
+      let stale: boolean;
+      const ownerFile = path.join(dir, OWNER_FILE);
+      if (fs.existsSync(ownerFile)) {
+        const owner = JSON.parse(fs.readFileSync(ownerFile, "utf8")) as Partial<ConnectionDirOwner>;
+        stale = owner.host === os.hostname() && typeof owner.pid === "number" && owner.pid > 0 && !isProcessAlive(owner.pid);
+      } else {
+        stale = now - st.mtimeMs > UNOWNED_DIR_MAX_AGE_MS;
+      }
+      if (stale) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        removed.push(dir);
+      }
+    } catch {
+      // Unreadable or vanished meanwhile (another runner cleaning up): not ours to judge.
+    }
+  }
+  return removed;
+}
+
+/** Describes a kernel death from its exit and its process output, recognising V8's out-of-memory abort. */
+export function describeKernelDeath(code: number | null, signal: NodeJS.Signals | null, output: string): string {
+  const how = signal ? `signal ${signal}` : `exit code ${code}`;
+  if (V8_OOM.test(output)) {
+    return `out of memory: the kernel's JavaScript heap reached its limit (${how}); free tensors and arrays a cell no longer needs, lower the sizes (--set TRAIN_SIZE=…) or raise the limit with NODE_OPTIONS=--max-old-space-size=<MB>`;
+  }
+  if (signal === "SIGKILL") return `${how}; if nothing here killed it, the system's out-of-memory killer may have (see \`dmesg\`)`;
+  return how;
+}
 
 /** Kernels started by this process and not yet stopped; killed on exit and on SIGINT/SIGTERM. */
 const liveKernels = new Set<KernelClient>();
@@ -129,6 +208,13 @@ export class KernelClient {
   /** Milliseconds from spawn to the first kernel_info_reply. */
   startMs = 0;
 
+  /** Execute requests already sent (their msg_id → nothing), and the one in flight. */
+  private readonly executeIds = new Set<string>();
+  private inFlight: string | undefined;
+  /** iopub messages that arrived for an execute request after it had finished (see {@link takeLateOutputs}). */
+  private late: Array<{ requestId: string; msg: JupyterMessage }> = [];
+  /** Whether the process output showed V8's out-of-memory abort (checked as it arrives: the tail may lose it). */
+  private sawOom = false;
   private exited = false;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } = { code: null, signal: null };
   private stderrTail = "";
@@ -161,6 +247,11 @@ export class KernelClient {
           this.droppedMessages++;
           return;
         }
+        const parent = (msg.parent_header as { msg_id?: unknown } | undefined)?.msg_id;
+        if (msg.channel === "iopub" && typeof parent === "string" && parent !== this.inFlight && this.executeIds.has(parent)) {
+          if (msg.header.msg_type !== "status") this.late.push({ requestId: parent, msg });
+          return;
+        }
         this.incoming.next(msg);
       },
       error: () => {
@@ -172,6 +263,15 @@ export class KernelClient {
   private send(msg: JupyterMessage, channelName: "shell" | "control"): void {
     if (!this.channel) throw new Error("internal: kernel channel used before connecting");
     this.channel.next({ ...msg, channel: channelName });
+  }
+
+  /**
+   * Takes the iopub messages (streams, displays) that arrived for execute requests after they had finished:
+   * tslab keeps writing a finished cell's console output (timers, callbacks, "UncaughtException: …" from its
+   * handler) to that cell until the next one starts.
+   */
+  takeLateOutputs(): Array<{ requestId: string; msg: JupyterMessage }> {
+    return this.late.splice(0);
   }
 
   /** Process id of the kernel (also its process group id). */
@@ -186,15 +286,18 @@ export class KernelClient {
 
   /**
    * Writes a private connection file (5 free loopback ports, fresh HMAC-SHA256 key, mode 0600 in a 0700
-   * temp folder), spawns `node tslab kernel --config-path <file>` in its own process group, connects, and
+   * temp folder with an owner record), spawns tslab's kernel through kernel-launcher.cjs (a watchdog that
+   * ends the kernel when this process is gone, however it ends) in its own process group, connects, and
    * waits for kernel_info_reply plus the matching iopub status (so iopub is subscribed before any cell runs).
+   * Connection folders of dead runners are removed first.
    */
   static async start(opts: KernelStartOptions): Promise<KernelClient> {
     installKernelCleanup();
     const t0 = performance.now();
     const repoRoot = opts.repoRoot ?? REPO_ROOT;
-    const tslabBin = path.join(repoRoot, "node_modules", "tslab", "bin", "tslab");
-    if (!fs.existsSync(tslabBin)) throw new Error(`tslab not found at ${tslabBin}; run \`npm ci\` first.`);
+    const tslabMain = path.join(repoRoot, "node_modules", "tslab", "dist", "main.js");
+    if (!fs.existsSync(tslabMain)) throw new Error(`tslab not found at ${tslabMain}; run \`npm ci\` first.`);
+    cleanStaleConnectionDirs();
 
     const [shell, iopub, stdin, control, hb] = await freeLoopbackPorts(5);
     const conn: JupyterConnectionInfo = {
@@ -209,18 +312,26 @@ export class KernelClient {
       signature_scheme: "hmac-sha256",
       key: randomBytes(32).toString("hex"),
     };
-    const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-kernel-"));
+    const privateDir = fs.mkdtempSync(path.join(os.tmpdir(), CONNECTION_DIR_PREFIX));
     fs.chmodSync(privateDir, 0o700);
+    const owner: ConnectionDirOwner = { pid: process.pid, host: os.hostname(), created: new Date().toISOString() };
+    fs.writeFileSync(path.join(privateDir, OWNER_FILE), JSON.stringify(owner) + "\n", { mode: 0o600, flag: "wx" });
     const connFile = path.join(privateDir, "kernel.json");
     fs.writeFileSync(connFile, JSON.stringify(conn), { mode: 0o600, flag: "wx" });
 
-    const child = spawn(process.execPath, [tslabBin, "kernel", "--config-path", connFile], {
+    const child = spawn(process.execPath, [LAUNCHER, String(process.pid), privateDir, tslabMain, "kernel", "--config-path", connFile], {
       cwd: opts.cwd,
       env: opts.env,
       // Own process group: killing -pid also takes down anything a cell spawned.
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
+      // fd 3: the watchdog pipe. Its end here closes when this process ends, however it ends; the launcher
+      // then kills the kernel's group.
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
     });
+    const watchdogPipe = child.stdio[3] as net.Socket | null;
+    // Held open (never written) for the kernel's lifetime; it must not keep this process alive by itself.
+    watchdogPipe?.on("error", () => {});
+    watchdogPipe?.unref();
     const kernel = new KernelClient(child, privateDir);
     try {
       // @nteract/messaging types its Subject against its own rxjs copy; the runtime object is an rxjs 7 Subject.
@@ -240,7 +351,10 @@ export class KernelClient {
   }
 
   private appendStderr(b: Buffer): void {
-    this.stderrTail = (this.stderrTail + b.toString("utf8")).slice(-STDERR_TAIL_BYTES);
+    const text = b.toString("utf8");
+    // Checked on the last tail plus the new chunk, so a message split across chunks is still seen.
+    if (!this.sawOom && V8_OOM.test(this.stderrTail.slice(-200) + text)) this.sawOom = true;
+    this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_BYTES);
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
@@ -252,7 +366,7 @@ export class KernelClient {
 
   private diedError(during: string): KernelDiedError {
     const { code, signal } = this.exitInfo;
-    const how = signal ? `signal ${signal}` : `exit code ${code}`;
+    const how = describeKernelDeath(code, signal, this.sawOom ? "JavaScript heap out of memory" : this.stderrTail);
     return new KernelDiedError(`kernel (pid ${this.pid}) died during ${during} (${how})`, code, signal, this.stderrTail);
   }
 
@@ -276,6 +390,7 @@ export class KernelClient {
       const finish = (err?: Error) => {
         if (settled) return;
         settled = true;
+        if (this.inFlight === request.header.msg_id) this.inFlight = undefined;
         clearTimeout(timer);
         sub.unsubscribe();
         const i = this.exitWaiters.indexOf(onDeath);
@@ -298,6 +413,10 @@ export class KernelClient {
           finish(err as Error);
         }
       });
+      if (request.header.msg_type === "execute_request") {
+        this.executeIds.add(request.header.msg_id);
+        this.inFlight = request.header.msg_id;
+      }
       this.send(request, channelName);
     });
   }
@@ -370,7 +489,7 @@ export class KernelClient {
     const r = reply ?? {};
     const status = r.status === "ok" || r.status === "abort" ? r.status : "error";
     const count = typeof r.execution_count === "number" ? r.execution_count : null;
-    return { status, executionCount: count, iopub, reply: r, timing };
+    return { status, executionCount: count, iopub, reply: r, timing, requestId: req.header.msg_id };
   }
 
   /** Asks the kernel to shut down, waits up to `graceMs`, then kills its process group and cleans up. */

@@ -1,5 +1,6 @@
 // The slice of nbformat 4 the runner, the strip script and the type-check need: reading and checking notebooks,
 // turning kernel messages into notebook outputs, and synthesizing the error output tslab does not send.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import type { JupyterMessage } from "@nteract/messaging";
 import { writeFileAtomic } from "./atomic";
@@ -74,6 +75,34 @@ export function parseNotebook(text: string, name: string): Notebook {
   });
   o.metadata ??= {};
   return o as Notebook;
+}
+
+/** nbformat 4.5's rule for cell ids. */
+export const CELL_ID_PATTERN = /^[a-zA-Z0-9-_]{1,64}$/;
+
+/**
+ * Gives every cell a valid, unique id (nbformat 4.5: 1–64 of [a-zA-Z0-9-_]), keeping valid unique ids as they
+ * are; sets nbformat_minor to at least 5 (the version that has ids). New ids are derived from the cell's
+ * position and source (8 hex digits of a SHA-256), so adding them twice gives the same ids.
+ * @returns how many ids were added or replaced
+ */
+export function ensureCellIds(nb: Notebook): number {
+  const taken = new Set<string>();
+  const needs: number[] = [];
+  nb.cells.forEach((c, i) => {
+    if (typeof c.id === "string" && CELL_ID_PATTERN.test(c.id) && !taken.has(c.id)) taken.add(c.id);
+    else needs.push(i);
+  });
+  for (const i of needs) {
+    const cell = nb.cells[i];
+    const digest = createHash("sha256").update(`${i}\n${cell.cell_type}\n${sourceText(cell.source)}`).digest("hex");
+    let id = digest.slice(0, 8);
+    for (let n = 2; taken.has(id); n++) id = `${digest.slice(0, 8)}-${n}`;
+    taken.add(id);
+    cell.id = id;
+  }
+  if (nb.nbformat === 4 && !(nb.nbformat_minor >= 5)) nb.nbformat_minor = 5;
+  return needs.length;
 }
 
 /** Reads and checks a notebook file. */
