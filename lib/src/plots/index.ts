@@ -8,3 +8,4 @@ export * from "./curves";
 export * from "./confusion";
 export * from "./comparison";
 export * from "./png";
+export * from "./svg";
