@@ -7,6 +7,7 @@ import { writeAssets } from "./report/assets";
 import { pageHtml } from "./report/page";
 import { parseNotebook, renderNotebook, type NotebookStatus } from "./report/render-notebook";
 import { renderIndex, type NotebookEntry, type ResultsLike } from "./report/render-index";
+import { prepareTryIt, tryItBody, tryItPageWeight, writeTryItFiles, TRYIT_PAGE, TRYIT_SCRIPTS, TRYIT_STYLE, type TryItInput } from "./report/tryit";
 
 /** Where to read and write. */
 export interface ReportOptions {
@@ -16,12 +17,19 @@ export interface ReportOptions {
   resultsDir: string;
   /** Output folder (replaced as a whole). */
   outDir: string;
+  /**
+   * The try-it page's data (prepareTryIt), or the note why there is no model to try. Without it no
+   * try-it page is written (buildReportWithTryIt prepares it; `npm run report` always does).
+   */
+  tryIt?: TryItInput;
 }
 
 /** What was written: page file names (relative to outDir) and their sizes in bytes. */
 export interface ReportSummary {
   outDir: string;
   pages: Array<{ file: string; bytes: number; charts: number }>;
+  /** The try-it page: bytes it loads in all (page, model, tfjs, plotly …), or the note written instead. */
+  tryIt?: { file: string; pageWeightBytes?: number; note?: string };
 }
 
 interface SummaryJson {
@@ -101,8 +109,8 @@ function readResults(dir: string): ResultsLike[] {
   return out;
 }
 
-/** Builds the report; returns the pages written. */
-export function buildReport(opts: ReportOptions): ReportSummary {
+/** The run being reported: its executed notebooks, the runner's summary and the results files of that run. */
+function readRun(opts: Pick<ReportOptions, "inDir" | "resultsDir">): { files: string[]; names: string[]; summary: SummaryJson; statusOf: Map<string, NonNullable<SummaryJson["notebooks"]>[number]>; results: ResultsLike[] } {
   if (!fs.existsSync(opts.inDir)) {
     throw new Error(`no executed notebooks at ${opts.inDir}: run the notebooks first (npm run notebooks:check or npm run reproduce), or pass --in <folder>`);
   }
@@ -129,7 +137,12 @@ export function buildReport(opts: ReportOptions): ReportSummary {
 
   const names = files.map((f) => f.replace(/\.ipynb$/, ""));
   const results = readResults(opts.resultsDir).filter((r) => names.includes(r.notebook) && (!summary.profile || r.profile === summary.profile));
+  return { files, names, summary, statusOf, results };
+}
 
+/** Builds the report; returns the pages written. */
+export function buildReport(opts: ReportOptions): ReportSummary {
+  const { files, names, summary, statusOf, results } = readRun(opts);
   const parent = path.dirname(path.resolve(opts.outDir));
   fs.mkdirSync(parent, { recursive: true });
   const tmp = fs.mkdtempSync(path.join(parent, `.${path.basename(opts.outDir)}.tmp-`));
@@ -146,7 +159,12 @@ export function buildReport(opts: ReportOptions): ReportSummary {
       const nb = parseNotebook(fs.readFileSync(path.join(opts.inDir, f), "utf8"), path.join(opts.inDir, f));
       const st = statusOf.get(name);
       const status: NotebookStatus | undefined = st ? { status: st.status, durationSec: st.durationSec, failure: st.failure } : undefined;
-      return { name, status, ...renderNotebook(nb, name, status) };
+      const r = renderNotebook(nb, name, status);
+      // Notebook 11 evaluated the model the try-it page carries: link to it at the top.
+      if (name === "11-evaluation" && opts.tryIt && "data" in opts.tryIt) {
+        r.body = `<p class="tryit-callout" id="tryit-link"><a href="${TRYIT_PAGE}">Try this model in your browser →</a> test images, your drawing or a photo, offline.</p>\n${r.body}`;
+      }
+      return { name, status, ...r };
     });
     rendered.forEach((r, i) => {
       const prev = rendered[i - 1];
@@ -168,6 +186,21 @@ export function buildReport(opts: ReportOptions): ReportSummary {
       check: statusOf.get(r.name)?.check,
       durationSec: r.status?.durationSec ?? results.find((x) => x.notebook === r.name)?.durationSec,
     }));
+    let tryIt: ReportSummary["tryIt"];
+    if (opts.tryIt) {
+      const t = opts.tryIt;
+      if ("data" in t) writeTryItFiles(tmp, t.data);
+      const html = pageHtml({
+        title: "Try the model · Fashion-MNIST report",
+        body: tryItBody(t),
+        hasCharts: "data" in t,
+        head: "data" in t ? TRYIT_STYLE : undefined,
+        scripts: "data" in t ? TRYIT_SCRIPTS : undefined,
+        nav: { prev: rendered.find((r) => r.name === "11-evaluation") && { href: "11-evaluation.html", title: "11 · Evaluation" } },
+      });
+      write(TRYIT_PAGE, html, 0);
+      tryIt = "data" in t ? { file: TRYIT_PAGE, pageWeightBytes: tryItPageWeight(tmp) } : { file: TRYIT_PAGE, note: t.note };
+    }
     const dates = results.map((r) => r.createdAt).sort();
     const index = renderIndex({
       results,
@@ -175,6 +208,7 @@ export function buildReport(opts: ReportOptions): ReportSummary {
       profile: summary.profile,
       runDate: summary.startedAt ?? dates[dates.length - 1],
       totalSec: summary.durationSec ?? (results.length ? results.reduce((s, r) => s + (r.durationSec ?? 0), 0) : undefined),
+      tryIt: tryIt && { href: tryIt.file, note: tryIt.note },
     });
     write("index.html", pageHtml({ title: "Fashion-MNIST report", body: index.body, hasCharts: index.charts > 0 }), index.charts);
 
@@ -184,7 +218,7 @@ export function buildReport(opts: ReportOptions): ReportSummary {
     if (old) fs.renameSync(out, old);
     fs.renameSync(tmp, out);
     if (old) fs.rmSync(old, { recursive: true, force: true });
-    return { outDir: out, pages };
+    return { outDir: out, pages, ...(tryIt ? { tryIt } : {}) };
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
@@ -200,6 +234,11 @@ const REPORT_USAGE =
  * artifacts/report/<profile> for the full profile, so a full report never overwrites the quick one.
  */
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, root = path.join(__dirname, "..")): ReportOptions {
+  return parseAll(argv, env, root).opts;
+}
+
+/** {@link parseArgs} plus the artifacts folder (whose models/best the try-it page carries). */
+export function parseAll(argv: string[], env: NodeJS.ProcessEnv = process.env, root = path.join(__dirname, "..")): { opts: ReportOptions; artifactsDir: string } {
   const given: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split(/=(.*)/s, 2);
@@ -211,20 +250,34 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
   const profile = given["--profile"] ?? env.FMNIST_PROFILE ?? "quick";
   if (profile !== "quick" && profile !== "full") throw new Error(`--profile must be quick or full, got "${profile}"`);
   const artifacts = path.resolve(given["--artifacts"] ?? env.FMNIST_ARTIFACTS_DIR ?? path.join(root, "artifacts"));
-  return {
+  const opts: ReportOptions = {
     inDir: path.resolve(given["--in"] ?? path.join(artifacts, "executed", profile)),
     resultsDir: path.resolve(given["--results"] ?? path.join(artifacts, "results")),
     outDir: path.resolve(given["--out"] ?? (profile === "quick" ? path.join(artifacts, "report") : path.join(artifacts, "report", profile))),
   };
+  return { opts, artifactsDir: artifacts };
+}
+
+/**
+ * `npm run report`: the report with its try-it page, which carries `<artifactsDir>/models/best` when
+ * the run has one (loaded and checked in Node first), and otherwise says why there is none.
+ */
+export async function buildReportWithTryIt(opts: ReportOptions, artifactsDir: string, extra: { dataDir?: string; backend?: string } = {}): Promise<ReportSummary> {
+  const { summary, results } = readRun(opts);
+  const tryIt = await prepareTryIt({ artifactsDir, profile: summary.profile, results, ...extra });
+  return buildReport({ ...opts, tryIt });
 }
 
 if (require.main === module) {
-  try {
-    const r = buildReport(parseArgs(process.argv.slice(2)));
+  (async () => {
+    const { opts, artifactsDir } = parseAll(process.argv.slice(2));
+    const r = await buildReportWithTryIt(opts, artifactsDir);
     for (const p of r.pages) console.log(`${p.file.padEnd(40)} ${(p.bytes / 1024).toFixed(1).padStart(9)} KiB  ${p.charts} chart(s)`);
+    if (r.tryIt?.note) console.log(`try-it page: no model to try (${r.tryIt.note})`);
+    else if (r.tryIt?.pageWeightBytes !== undefined) console.log(`try-it page: ${r.tryIt.file} loads ${(r.tryIt.pageWeightBytes / 1024 / 1024).toFixed(2)} MB in all (model, tfjs, plotly.js)`);
     console.log(`report written to ${r.outDir}/index.html`);
-  } catch (e) {
+  })().catch((e: unknown) => {
     console.error(`report: ${(e as Error).message}`);
     process.exit(1);
-  }
+  });
 }

@@ -32,7 +32,7 @@ export interface NavLinks {
 }
 
 /** A whole page: `hasCharts` decides whether plotly.js is loaded. */
-export function pageHtml(opts: { title: string; body: string; nav?: NavLinks; hasCharts: boolean; code?: boolean }): string {
+export function pageHtml(opts: { title: string; body: string; nav?: NavLinks; hasCharts: boolean; code?: boolean; head?: string; scripts?: string[] }): string {
   const link = (l: { href: string; title: string } | undefined, label: string): string =>
     l ? `<a href="${escapeHtml(l.href)}">${label}${escapeHtml(l.title)}</a>` : `<span class="none">${label}—</span>`;
   const nav = opts.nav
@@ -45,12 +45,12 @@ export function pageHtml(opts: { title: string; body: string; nav?: NavLinks; ha
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(opts.title)}</title>
 <link rel="stylesheet" href="${ASSETS_DIR}/report.css">
-${opts.code ? `<link rel="stylesheet" href="${ASSETS_DIR}/highlight.css">\n` : ""}${opts.hasCharts ? `<script src="${ASSETS_DIR}/plotly.min.js"></script>\n` : ""}</head>
+${opts.code ? `<link rel="stylesheet" href="${ASSETS_DIR}/highlight.css">\n` : ""}${opts.hasCharts ? `<script src="${ASSETS_DIR}/plotly.min.js"></script>\n` : ""}${opts.head ? `${opts.head}\n` : ""}</head>
 <body>
 ${nav}<main>
 ${opts.body}
 </main>
-${nav}${opts.hasCharts ? `<script src="${ASSETS_DIR}/report.js"></script>\n` : ""}</body>
+${nav}${opts.hasCharts ? `<script src="${ASSETS_DIR}/report.js"></script>\n` : ""}${(opts.scripts ?? []).map((s) => `<script src="${escapeHtml(s)}"></script>\n`).join("")}</body>
 </html>
 `;
 }

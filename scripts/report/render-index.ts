@@ -136,6 +136,13 @@ export function referenceTableHtml(rows: ModelRow[], results: ResultsLike[], ref
   return `<table id="reference-table"><thead><tr><th class="text">write-up</th><th class="text">their model</th><th class="text">metric</th><th>reported</th><th class="text">our model</th><th>ours</th><th>ours − reported</th><th class="text">source</th></tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
 }
 
+/** The index's link to the try-it page (or the note that there is no model to try). */
+function tryItSection(t: { href: string; note?: string }): string {
+  return t.note
+    ? `<h2>Try the model</h2>\n<p id="tryit-link">No model to try in this report: ${escapeHtml(t.note)} (<a href="${escapeHtml(t.href)}">details</a>)</p>`
+    : `<h2>Try the model</h2>\n<p id="tryit-link"><a href="${escapeHtml(t.href)}">Try the best model in your browser</a>: classify test images, your own drawing or a photo, offline, with TensorFlow.js; with the class probabilities and a saliency map.</p>`;
+}
+
 /** The index body; `hasCharts` is true when the comparison chart is present. */
 export function renderIndex(opts: {
   results: ResultsLike[];
@@ -143,6 +150,8 @@ export function renderIndex(opts: {
   profile?: string;
   runDate?: string;
   totalSec?: number;
+  /** The try-it page: its link, or the note saying why the report has no model to try. */
+  tryIt?: { href: string; note?: string };
 }): { body: string; charts: number } {
   const rows = collectModels(opts.results);
   const ids = new ChartIds();
@@ -156,6 +165,7 @@ export function renderIndex(opts: {
     failed.length ? `<div class="failed"><strong>${failed.length} notebook(s) failed:</strong> ${failed.map((n) => `<a href="${escapeHtml(n.href)}">${escapeHtml(n.name)}</a>`).join(", ")}</div>` : "",
     `<h2>Notebooks</h2>`,
     `<table id="notebooks-table"><thead><tr><th class="text">notebook</th><th class="text">title</th><th class="text">status</th><th class="text">baseline check</th><th>duration (s)</th></tr></thead>\n<tbody>\n${links}\n</tbody></table>`,
+    opts.tryIt ? tryItSection(opts.tryIt) : "",
     `<h2>Results</h2>`,
     modelsTableHtml(rows),
     rows.length ? chartHtml(comparisonFigure(rows), ids) : "",
