@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/src/backend/index";
 import { loadFashionMnist, balancedSubset, toTensors } from "../lib/src/data/index";
-import { DEFAULT_SEARCH_SPACE, bestTrial, bestTrialWithinBudget, epochsInBudget, runSearch, sampleTrials, spaceSize, type TrialResult } from "../lib/src/tuning";
+import { DEFAULT_SEARCH_SPACE, bestTrial, runSearch, sampleTrials, spaceSize, type TrialResult } from "../lib/src/tuning";
 
 test("sampleTrials draws distinct points of the space, the same ones for the same seed", () => {
   assert.equal(spaceSize(DEFAULT_SEARCH_SPACE), 9 * 27);
@@ -37,22 +37,7 @@ test("bestTrial prefers validation accuracy, then validation loss", () => {
   assert.throws(() => bestTrial([]), /no results/);
 });
 
-test("epochsInBudget turns a trial's speed into whole epochs; bestTrialWithinBudget skips configurations too slow to train", () => {
-  const base = { optimizer: "adam" as const, learningRate: 1e-3, filters: 16, dropout: 0, batchSize: 32, trainLoss: 0.1, bestEpoch: 2, valLoss: 0.3, epochsRun: 3, trainSec: 40 };
-  // 1,000 images/s: 0.9 × 600 s → 540,000 images = 10.8 epochs of 50,000.
-  const budget = { trainImages: 50000, seconds: 600, margin: 0.9 };
-  const fast: TrialResult = { ...base, id: 1, valAcc: 0.86, samplesPerSec: 1000 };
-  const slow: TrialResult = { ...base, id: 2, valAcc: 0.88, samplesPerSec: 250 };
-  assert.equal(epochsInBudget(fast, budget), 10);
-  assert.equal(epochsInBudget(slow, budget), 2);
-  assert.deepEqual(bestTrialWithinBudget([fast, slow], budget, 8), { winner: fast, epochs: 10, fitsBudget: true });
-  assert.deepEqual(bestTrialWithinBudget([fast, slow], budget, 2), { winner: slow, epochs: 2, fitsBudget: true });
-  // Nothing fits: the best of all, flagged.
-  assert.deepEqual(bestTrialWithinBudget([fast, slow], budget, 11), { winner: slow, epochs: 2, fitsBudget: false });
-  assert.throws(() => epochsInBudget(fast, { ...budget, margin: 1.5 }), /margin in \(0, 1\]/);
-  assert.throws(() => epochsInBudget({ ...fast, samplesPerSec: 0 }, budget), /trial 1 has no measured training speed/);
-  assert.throws(() => bestTrialWithinBudget([fast], budget, 0), /minEpochs must be a positive integer/);
-});
+// Planning the final training from the results: test/tuning-plan.test.ts.
 
 test("runSearch trains each trial on real images and scores it on validation data", async () => {
   await initBackend("wasm");

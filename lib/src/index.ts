@@ -13,6 +13,7 @@ export * from "./train";
 export * from "./persist";
 export * from "./study-data";
 export * from "./tuning";
+export * from "./cost";
 export * from "./augment";
 export * from "./metrics";
 export * from "./classical";

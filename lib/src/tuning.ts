@@ -8,6 +8,7 @@ import { inNotebook } from "./display";
 import { withInterrupts } from "./interrupt";
 import { disposeModel } from "./dispose-model";
 import { buildModel, type OptimizerName } from "./models";
+import { registryTrainingMacsPerImage } from "./cost";
 import { createRng } from "./random";
 import { trainModel, type TrainData } from "./train";
 
@@ -153,44 +154,214 @@ export async function runSearch(trials: Trial[], data: Required<TrainData>, opts
   }, { listen: inNotebook() });
 }
 
+/** What ranking and planning may read about a trial: its id and validation scores (no time fields). */
+export interface TrialScores {
+  id: number;
+  valAcc: number;
+  valLoss: number;
+}
+
 /** The trial with the highest validation accuracy (ties: lower validation loss, then lower id). */
-export function bestTrial(results: TrialResult[]): TrialResult {
+export function bestTrial<T extends TrialScores>(results: readonly T[]): T {
   if (results.length === 0) throw new Error("bestTrial: no results.");
   return [...results].sort((a, b) => b.valAcc - a.valAcc || a.valLoss - b.valLoss || a.id - b.id)[0];
 }
 
-/** How a trial's measured speed is turned into the epochs a full training run can afford. */
-export interface TrainingBudget {
-  /** Images one epoch of the full training run visits. */
+// ---------------------------------------------------------------------------------------------
+// Planning the final training. Every decision below (which trial wins, how many epochs it trains)
+// reads only deterministic quantities: validation scores (bit for bit the same on any thread count
+// on wasm), batch sizes, multiply-adds counted from the model's layers (cost.ts) and constants
+// recorded here. No planning type has a time field and no planning function reads a clock; the
+// trials' measured trainSec / samplesPerSec are only reported (test/tuning-plan.test.ts checks both).
+// ---------------------------------------------------------------------------------------------
+
+/** What the planner knows about one trial. Deliberately no time fields: see the note above. */
+export interface PlanCandidate extends TrialScores {
+  batchSize: number;
+  /** Training (forward + backward) multiply-adds per image of the trial's configuration, from `trainingMacsPerImage`. */
+  trainMacsPerImage: number;
+}
+
+/** A compute budget for the final training, in multiply-adds. */
+export interface ComputeBudget {
+  /** Multiply-adds the final training may spend: images × cost per image + batches × {@link perBatchMacs}. */
+  macs: number;
+  /** Fixed cost of one optimizer step (kernel launches, thread hand-overs, the weight update), in multiply-add equivalents. */
+  perBatchMacs: number;
+}
+
+/**
+ * The full profile's compute budget for notebook 10's final training, calibrated once on the reference
+ * machine (this project's 2-core machine, wasm, 2 threads) from the recorded full run that
+ * notebooks/baselines/full.json holds, so that the recorded winner gets the 21 epochs it got there.
+ *
+ * perBatchMacs: one `npm run bench` run on the same machine (README, Backends: model 3, 2 threads)
+ * trained 443 images/s at batch 32 and 590 at batch 128. With a per-image cost c and a per-step cost
+ * o, 1/443 = c + o/32 and 1/590 = c + o/128 give o ≈ 16 c: a step costs about what 16 images do.
+ * Recorded as 16 images of the calibrated configuration (`best`, 32 filters: 3 × 7,643,776 =
+ * 22,931,328 training MACs per image): 16 × 22,931,328 = 366,901,248 ≈ 3.67e8. It keeps batch sizes
+ * comparable (at batch 32 a step's overhead is half the images' cost again); with it the 64-filter
+ * configurations cost 3.6–3.7× the 32-filter one at batch 128, close to the ~3.4× the trials measured.
+ *
+ * macs: the recorded run planned 19 min × 0.95 = 1,083 s at trial 1's measured speed (Adam 1e-3, 32
+ * filters, dropout 0.25, batch 128) and trained 21 epochs over 60,000 images in 1,051.169 s
+ * (full.json's best.train_sec) = 1,198.7 images/s, which was 1.006× the trial's speed, so trial 1
+ * trained at 1,198.7 / 1.006 = 1,191.5 images/s: 1,083 s × 1,191.5 = 1,290,400 images = 21.51 epochs.
+ * One epoch of that configuration costs 60,000 × 22,931,328 + ⌈60,000 / 128⌉ × 366,901,248 =
+ * 1.5480e12 MACs, so the budget is 21.51 × 1.5480e12 = 3.329e13, recorded as 3.33e13: 21.51 epochs,
+ * floored to 21 (21 holds for any budget from 3.251e13 to 3.405e13, ±2.3%).
+ */
+export const FULL_PROFILE_COMPUTE_BUDGET: Readonly<ComputeBudget> = Object.freeze({ macs: 3.33e13, perBatchMacs: 3.67e8 });
+
+/** Multiply-adds of one epoch over `trainImages` images at the candidate's batch size. */
+export function epochMacs(c: Pick<PlanCandidate, "trainMacsPerImage" | "batchSize">, trainImages: number, budget: ComputeBudget): number {
+  if (!(Number.isInteger(trainImages) && trainImages > 0)) throw new Error(`epochMacs: trainImages must be a positive integer, got ${trainImages}`);
+  if (!(Number.isInteger(c.batchSize) && c.batchSize > 0)) throw new Error(`epochMacs: batchSize must be a positive integer, got ${c.batchSize}`);
+  if (!(Number.isFinite(c.trainMacsPerImage) && c.trainMacsPerImage > 0)) throw new Error(`epochMacs: trainMacsPerImage must be positive, got ${c.trainMacsPerImage}`);
+  if (!(Number.isFinite(budget.perBatchMacs) && budget.perBatchMacs >= 0)) throw new Error(`epochMacs: perBatchMacs must be non-negative, got ${budget.perBatchMacs}`);
+  return trainImages * c.trainMacsPerImage + Math.ceil(trainImages / c.batchSize) * budget.perBatchMacs;
+}
+
+/** Whole epochs over `trainImages` images the budget affords the candidate's configuration (at least 0). */
+export function epochsInComputeBudget(c: Pick<PlanCandidate, "trainMacsPerImage" | "batchSize">, trainImages: number, budget: ComputeBudget): number {
+  if (!(Number.isFinite(budget.macs) && budget.macs > 0)) throw new Error(`epochsInComputeBudget: budget macs must be positive, got ${budget.macs}`);
+  return Math.max(0, Math.floor(budget.macs / epochMacs(c, trainImages, budget)));
+}
+
+/** How the final training is chosen. */
+export interface PlanRules {
+  /** Images one epoch of the final training visits. */
   trainImages: number;
-  /** Wall-clock seconds the full training run may take. */
-  seconds: number;
-  /** Share of `seconds` to plan with (the rest absorbs augmentation and measurement noise), in (0, 1]. */
-  margin: number;
+  /** The compute budget; without one (quick profile) the best trial wins and trains `maxEpochs`. */
+  budget?: ComputeBudget;
+  /** Epochs the model is meant to train for (the registry's, or the profile's). */
+  maxEpochs: number;
+  /** Fewest epochs a configuration must afford to win (default: half of `maxEpochs`, rounded up). */
+  minEpochs?: number;
+}
+
+/** One candidate's line of the plan. */
+export interface CandidatePlan extends PlanCandidate {
+  epochMacs: number;
+  /** Epochs the budget affords (null without a budget). */
+  affordableEpochs: number | null;
+  /** Affords at least the minimum epochs (always true without a budget). */
+  eligible: boolean;
+}
+
+/** The plan of the final training: the winner and its epochs, and how they were decided. */
+export interface TrainingPlan {
+  winnerId: number;
+  epochs: number;
+  /** Epochs the budget affords the winner (null without a budget). */
+  affordableEpochs: number | null;
+  /** Some configuration affords `minEpochs`; when none does, the best of all wins, flagged false. */
+  fitsBudget: boolean;
+  minEpochs: number;
+  maxEpochs: number;
+  trainImages: number;
+  budget: ComputeBudget | null;
+  /** The winner's training multiply-adds per image and the whole run's multiply-adds. */
+  winnerMacsPerImage: number;
+  plannedMacs: number;
+  candidates: CandidatePlan[];
 }
 
 /**
- * Whole epochs of the full training run that fit `budget` at the speed the trial's batches
- * trained at ({@link TrialResult.samplesPerSec}; the full run evaluates nothing between epochs);
- * at least 0.
+ * The best validation accuracy (then loss, then id) among the candidates that afford at least
+ * `minEpochs` in the budget, trained for the epochs it affords, at most `maxEpochs`: a configuration too
+ * costly to train properly within the budget does not win on the strength of a short search. Without a
+ * budget, the best candidate trains `maxEpochs`. Pure: the same candidates and rules give the same plan.
  */
-export function epochsInBudget(r: TrialResult, budget: TrainingBudget): number {
-  const { trainImages, seconds, margin } = budget;
-  if (!(trainImages > 0 && seconds > 0 && margin > 0 && margin <= 1)) {
-    throw new Error(`epochsInBudget: trainImages and seconds must be positive and margin in (0, 1], got ${JSON.stringify(budget)}`);
+export function planTraining(candidates: readonly PlanCandidate[], rules: PlanRules): TrainingPlan {
+  const { trainImages, budget, maxEpochs } = rules;
+  if (candidates.length === 0) throw new Error("planTraining: no candidates.");
+  if (!(Number.isInteger(maxEpochs) && maxEpochs >= 1)) throw new Error(`planTraining: maxEpochs must be a positive integer, got ${maxEpochs}`);
+  const minEpochs = rules.minEpochs ?? Math.ceil(maxEpochs / 2);
+  if (!(Number.isInteger(minEpochs) && minEpochs >= 1)) throw new Error(`planTraining: minEpochs must be a positive integer, got ${minEpochs}`);
+  const lines: CandidatePlan[] = candidates.map((c) => {
+    const plain: PlanCandidate = { id: c.id, valAcc: c.valAcc, valLoss: c.valLoss, batchSize: c.batchSize, trainMacsPerImage: c.trainMacsPerImage };
+    const perEpoch = epochMacs(plain, trainImages, budget ?? { macs: 1, perBatchMacs: 0 });
+    const affordable = budget ? epochsInComputeBudget(plain, trainImages, budget) : null;
+    return { ...plain, epochMacs: perEpoch, affordableEpochs: affordable, eligible: affordable === null || affordable >= minEpochs };
+  });
+  const eligible = lines.filter((l) => l.eligible);
+  const winner = bestTrial(eligible.length > 0 ? eligible : lines);
+  const epochs = winner.affordableEpochs === null ? maxEpochs : Math.max(1, Math.min(maxEpochs, winner.affordableEpochs));
+  return {
+    winnerId: winner.id, epochs, affordableEpochs: winner.affordableEpochs, fitsBudget: eligible.length > 0, minEpochs, maxEpochs, trainImages,
+    budget: budget ? { macs: budget.macs, perBatchMacs: budget.perBatchMacs } : null,
+    winnerMacsPerImage: winner.trainMacsPerImage, plannedMacs: epochs * winner.epochMacs, candidates: lines,
+  };
+}
+
+/** One line describing a plan (what notebook 10 prints). */
+export function describePlan(plan: TrainingPlan): string {
+  const w = plan.candidates.find((c) => c.id === plan.winnerId)!;
+  const mmacs = (plan.winnerMacsPerImage / 1e6).toFixed(1);
+  const images = plan.trainImages.toLocaleString("en-US");
+  if (!plan.budget) {
+    return `plan: trial ${w.id} (best validation accuracy), ${mmacs} M training multiply-adds per image, ${plan.epochs} epoch(s) over ${images} images (no compute budget in this profile)`;
   }
-  if (!(r.samplesPerSec > 0)) throw new Error(`epochsInBudget: trial ${r.id} has no measured training speed`);
-  return Math.max(0, Math.floor((margin * seconds * r.samplesPerSec) / trainImages));
+  const tmacs = (x: number): string => `${(x / 1e12).toFixed(2)} T`;
+  const head = plan.fitsBudget
+    ? `plan: trial ${w.id}, the best of the ${plan.candidates.filter((c) => c.eligible).length} of ${plan.candidates.length} trials that afford ≥ ${plan.minEpochs} epochs`
+    : `plan: no trial affords ${plan.minEpochs} epochs; trial ${w.id}, the best of all`;
+  return `${head}: ${mmacs} M training multiply-adds per image (+ ${(plan.budget.perBatchMacs / 1e6).toFixed(0)} M per batch of ${w.batchSize}), ${tmacs(w.epochMacs)} per epoch over ${images} images; budget ${tmacs(plan.budget.macs)} affords ${plan.affordableEpochs} epoch(s); training ${plan.epochs} (registry: ${plan.maxEpochs}), ${tmacs(plan.plannedMacs)}`;
+}
+
+/** The plan as table rows, one per trial (training multiply-adds per image in millions, epochs afforded, eligibility). */
+export function planRows(plan: TrainingPlan): Record<string, string | number | boolean>[] {
+  return plan.candidates.map((c) => ({
+    trial: c.id, valAcc: c.valAcc.toFixed(4), batchSize: c.batchSize, trainMMacsPerImage: (c.trainMacsPerImage / 1e6).toFixed(1),
+    epochTMacs: (c.epochMacs / 1e12).toFixed(2), affordableEpochs: c.affordableEpochs ?? "–", eligible: c.eligible, winner: c.id === plan.winnerId,
+  }));
+}
+
+/** Options of {@link planFinalTraining}. */
+export interface FinalTrainingOptions {
+  /** "full" plans within {@link FULL_PROFILE_COMPUTE_BUDGET} (or `budget`); "quick": the best trial, `profileEpochs` epochs. */
+  profile: "quick" | "full";
+  /** Registry model the trials configure (its training cost per image is counted from its layers). */
+  model: string;
+  /** Images one epoch of the final training visits. */
+  trainImages: number;
+  /** Epochs the registry asks for (full profile; default `profileEpochs`). */
+  registryEpochs?: number;
+  /** The profile's epochs (quick profile). */
+  profileEpochs: number;
+  /** Overrides {@link FULL_PROFILE_COMPUTE_BUDGET}. */
+  budget?: ComputeBudget;
+  /** Training multiply-adds per image of a trial's configuration (default: counted from `model`'s layers). */
+  trainMacsPerImage?: (t: Pick<Trial, "filters" | "dropout">) => number;
 }
 
 /**
- * {@link bestTrial} among the trials that can train at least `minEpochs` within `budget`: a
- * configuration too slow to be trained properly in the time available does not win on the
- * strength of a few epochs. With no such trial, the best of all, flagged `fitsBudget: false`.
+ * Notebook 10's plan for the final training, from the search's results: the winner and its epochs.
+ * Reads from each result only its id, validation accuracy and loss, batch size and the configuration's
+ * layer shapes (through `filters`); trainSec and samplesPerSec are never read, so the plan is the same
+ * on any machine, at any load, with any thread count.
  */
-export function bestTrialWithinBudget(results: TrialResult[], budget: TrainingBudget, minEpochs: number): { winner: TrialResult; epochs: number; fitsBudget: boolean } {
-  if (!(Number.isInteger(minEpochs) && minEpochs >= 1)) throw new Error(`bestTrialWithinBudget: minEpochs must be a positive integer, got ${minEpochs}`);
-  const eligible = results.filter((r) => epochsInBudget(r, budget) >= minEpochs);
-  const winner = bestTrial(eligible.length > 0 ? eligible : results);
-  return { winner, epochs: Math.max(1, epochsInBudget(winner, budget)), fitsBudget: eligible.length > 0 };
+export function planFinalTraining<T extends TrialScores & Pick<Trial, "batchSize" | "filters" | "dropout">>(
+  results: readonly T[], opts: FinalTrainingOptions,
+): TrainingPlan & { winner: T; summary: string } {
+  const count = opts.trainMacsPerImage ?? ((t: Pick<Trial, "filters" | "dropout">) => registryTrainingMacsPerImage(opts.model, { filters: t.filters, dropout: t.dropout }));
+  const macsByConfig = new Map<string, number>(); // one model built per distinct configuration
+  const candidates: PlanCandidate[] = results.map((r) => {
+    const key = `${r.filters}|${r.dropout}`;
+    let macs = macsByConfig.get(key);
+    if (macs === undefined) {
+      macs = count({ filters: r.filters, dropout: r.dropout });
+      macsByConfig.set(key, macs);
+    }
+    return { id: r.id, valAcc: r.valAcc, valLoss: r.valLoss, batchSize: r.batchSize, trainMacsPerImage: macs };
+  });
+  const full = opts.profile === "full";
+  const plan = planTraining(candidates, {
+    trainImages: opts.trainImages,
+    budget: full ? (opts.budget ?? FULL_PROFILE_COMPUTE_BUDGET) : undefined,
+    maxEpochs: full ? (opts.registryEpochs ?? opts.profileEpochs) : opts.profileEpochs,
+  });
+  const winner = results.find((r) => r.id === plan.winnerId)!;
+  return { ...plan, winner, summary: describePlan(plan) };
 }
