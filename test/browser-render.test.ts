@@ -67,3 +67,94 @@ test("show() HTML renders every chart offline in headless Chromium", { skip: chr
     await browser.close();
   }
 });
+
+/**
+ * A stand-in for the Jupyter server's /files/ route on 127.0.0.1 (serving `root`), plus pages whose URLs
+ * and page config look like JupyterLab's and classic Notebook's.
+ */
+async function fakeJupyter(root: string, pages: Record<string, string>): Promise<{ url: string; served: string[]; close(): Promise<void> }> {
+  const http = await import("node:http");
+  const served: string[] = [];
+  const server = http.createServer((req, res) => {
+    const url = decodeURIComponent((req.url ?? "/").split("?")[0]);
+    served.push(url);
+    if (pages[url] !== undefined) {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" }).end(pages[url]);
+      return;
+    }
+    const file = path.join(root, url.replace(/^\/files\//, ""));
+    if (url.startsWith("/files/") && file.startsWith(root + path.sep) && fs.existsSync(file)) {
+      res.writeHead(200, { "content-type": "text/javascript" }).end(fs.readFileSync(file));
+      return;
+    }
+    res.writeHead(404).end("not found");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, served, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+test("every chart loads plotly.js itself from the Jupyter server (JupyterLab and classic Notebook pages), once per page", { skip: chromiumSkip() }, async () => {
+  const repo = path.resolve(__dirname, "..");
+  const fig = figures[0].fig;
+  // As the kernel in notebooks/ would emit them: no chart carries plotly.js.
+  const from = { abs: fs.realpathSync(require.resolve("plotly.js-dist-min/plotly.min.js")).split(path.sep).join("/"), rel: "", home: "/nonexistent-home" };
+  from.rel = path.relative(path.join(repo, "notebooks"), from.abs).split(path.sep).join("/");
+  const body = [0, 1].map((i) => figureHtml(fig, { divId: `c${i}`, plotlyFrom: from })).join("\n");
+  const lab = `<!doctype html><html><head><script id="jupyter-config-data" type="application/json">${JSON.stringify({ baseUrl: "/", serverRoot: repo })}</script></head><body>${body}</body></html>`;
+  const classic = `<!doctype html><html><head></head><body data-base-url="/" data-notebook-path="notebooks/01-exploration.ipynb">${body}</body></html>`;
+  const server = await fakeJupyter(repo, { "/lab/tree/notebooks/01-exploration.ipynb": lab, "/notebooks/notebooks/01-exploration.ipynb": classic });
+  const browser = await launchOffline();
+  try {
+    // Loopback only: this context lets requests to the stand-in server through and aborts every other one.
+    const context = await browser.browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const elsewhere: string[] = [];
+    const errors: string[] = [];
+    await context.route(/^(https?|wss?):/i, (route) => {
+      if (route.request().url().startsWith(server.url + "/")) return route.continue();
+      elsewhere.push(route.request().url());
+      return route.abort();
+    });
+    for (const pagePath of ["/lab/tree/notebooks/01-exploration.ipynb", "/notebooks/notebooks/01-exploration.ipynb"]) {
+      const page = await context.newPage();
+      page.on("pageerror", (e) => errors.push(`${pagePath}: ${e.message}`));
+      server.served.length = 0;
+      await page.goto(server.url + pagePath, { waitUntil: "load" });
+      for (const id of ["#c0", "#c1"]) await page.waitForSelector(`${id} svg.main-svg`, { timeout: 20_000 });
+      const fetched = server.served.filter((u) => u.endsWith("plotly.min.js"));
+      assert.equal(fetched.length, 1, `${pagePath}: plotly.js fetched once, got ${JSON.stringify(server.served)}`);
+      assert.match(fetched[0], /^\/files\/node_modules\/.*plotly\.min\.js$/);
+      await page.close();
+    }
+    assert.deepEqual(errors, [], "page errors");
+    assert.deepEqual(elsewhere, [], "requests leaving 127.0.0.1");
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+});
+
+test("without plotly.js (no server, or scripts off as in an untrusted notebook) each chart shows its static image", { skip: chromiumSkip() }, async () => {
+  const browser = await launchOffline();
+  try {
+    const body = figures.map((f, i) => figureHtml(f.fig, { divId: `s${i}` })).join("\n");
+    for (const scripts of [true, false]) {
+      const context = await browser.browser.newContext({ viewport: { width: 900, height: 900 }, javaScriptEnabled: scripts });
+      const page = await context.newPage();
+      await page.setContent(`<!doctype html><html><body style="margin:0">${body}</body></html>`, { waitUntil: "load" });
+      await page.waitForTimeout(300);
+      const shown = await page.evaluate(() => {
+        const d = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<{ naturalWidth: number; getBoundingClientRect(): { width: number; right: number } }> } }).document;
+        return Array.from(d.querySelectorAll(".fmnist-plot img")).map((img) => ({ natural: img.naturalWidth, width: img.getBoundingClientRect().width, right: img.getBoundingClientRect().right }));
+      });
+      assert.equal(shown.length, figures.length, `scripts ${scripts}: one static image per chart`);
+      for (const [i, s] of shown.entries()) {
+        assert.ok(s.natural > 0, `scripts ${scripts}: image ${i} decoded`);
+        assert.ok(s.width > 100 && s.right <= 900, `scripts ${scripts}: image ${i} fits a 900 px page (width ${s.width}, right ${s.right})`);
+      }
+      await context.close();
+    }
+  } finally {
+    await browser.close();
+  }
+});

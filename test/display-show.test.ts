@@ -1,5 +1,5 @@
-// show(): text summary outside a kernel; one display_data with Plotly JSON + offline HTML inside a
-// (simulated) tslab kernel, plotly.js embedded only in the first chart; figureHtml options.
+// show(): text summary outside a kernel; one display_data with Plotly JSON + HTML (static SVG image,
+// draw script, plotly.js loader) inside a (simulated) tslab kernel, every chart on its own; figureHtml options.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -33,22 +33,28 @@ test("outside a kernel, show prints a one-line summary with title and traces", (
   assert.throws(() => show({} as never), /expected a Plotly figure/);
 });
 
-test("figureHtml: div + newPlot script; plotly.js only when asked; script-safe JSON", () => {
-  const small = figureHtml(fig, { divId: "d1" });
+test("figureHtml: static SVG image + draw script + loader; plotly.js only when asked; script-safe JSON", () => {
+  const small = figureHtml(fig, { divId: "d1", plotlyFrom: { abs: "/srv/x/node_modules/p/plotly.min.js", rel: "../node_modules/p/plotly.min.js", home: "/home/u" } });
   assert.match(small, /<div id="d1" class="fmnist-plot"/);
-  assert.match(small, /window\.Plotly\.newPlot\(gd, fig\.data, fig\.layout/);
+  assert.match(small, /<img src="data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+" alt="curves &lt;\/script&gt; &amp; co \(static image/);
+  assert.match(small, /P\.newPlot\(gd, fig\.data, layout/);
+  assert.match(small, /window\.fmnistPlotly = \(function \(src\)/, "one loader promise per page");
+  assert.ok(small.includes('"rel":"../node_modules/p/plotly.min.js"'));
   assert.ok(!small.includes("plotly.js v"), "no library without includePlotlyJs");
   // The title's "</script>" must not close the script early.
   assert.equal(small.split("</script>").length - 1, 1);
-  assert.ok(small.length < 10_000);
+  assert.ok(small.length < 30_000);
+  const noFetch = figureHtml(fig, { divId: "d3", plotlyFrom: null, staticImage: false });
+  assert.ok(!noFetch.includes("fmnistPlotly") && !noFetch.includes("<img"));
+  assert.match(noFetch, /trust the notebook or re-run it/);
   const big = figureHtml(fig, { divId: "d2", includePlotlyJs: true });
   assert.ok(big.includes("plotly.js v4."));
   assert.ok(big.includes("if (!window.Plotly)"));
-  assert.ok(big.length > plotlySize && big.length < plotlySize + 10_000);
+  assert.ok(big.length > plotlySize && big.length < plotlySize + 40_000);
   assert.ok(!/https?:\/\/cdn/i.test(small));
 });
 
-test("inside a (simulated) tslab kernel: one bundle per show, plotly.js in the first only", () => {
+test("inside a (simulated) tslab kernel: one small, self-sufficient bundle per show; plotly.js never inside", () => {
   const sent: MimeBundle[] = [];
   const fake = path.join(path.dirname(plotlyFile), "..", "tslab-fake", "tslab", "dist", "jupyter.js");
   const m = new Module(fake);
@@ -69,12 +75,18 @@ test("inside a (simulated) tslab kernel: one bundle per show, plotly.js in the f
     assert.deepEqual(first[PLOTLY_MIME], JSON.parse(JSON.stringify(fig)));
     const h1 = first["text/html"] as string;
     const h2 = second["text/html"] as string;
-    assert.ok(h1.length > plotlySize, "first chart carries plotly.js");
-    assert.ok(h2.length < 10_000, "later charts only the div and newPlot call");
+    for (const h of [h1, h2]) {
+      assert.ok(h.length < 30_000, "no chart carries plotly.js");
+      assert.ok(h.includes("<img src=\"data:image/svg+xml;base64,"), "every chart carries its static image");
+      assert.ok(h.includes("window.fmnistPlotly"), "every chart can load plotly.js itself");
+    }
+    // The location is the installed file, relative to the kernel's folder (the notebook's).
+    const rel = path.relative(process.cwd(), fs.realpathSync(plotlyFile)).split(path.sep).join("/");
+    assert.ok(h1.includes(JSON.stringify(rel)), rel);
     assert.equal(html["text/plain"], "hi");
     // Notebook size cost per chart, as stored (JSON-escaped) in the .ipynb.
     const cost = (b: MimeBundle) => JSON.stringify(b).length;
-    console.log(`# size per chart (learning curves): first ${(cost(first) / 1e6).toFixed(2)} MB, later ${(cost(second) / 1e3).toFixed(1)} kB`);
+    console.log(`# size per chart (learning curves): ${(cost(first) / 1e3).toFixed(1)} kB`);
   } finally {
     delete require.cache[fake];
   }

@@ -1,19 +1,24 @@
 /**
  * Inline display for notebooks: `show(figure)` emits one Jupyter display_data carrying the Plotly
- * JSON (JupyterLab's plotly extension, VS Code, nteract) and offline HTML (plotly.js from the installed
- * plotly.js-dist-min, sent once per kernel process); outside a tslab kernel it prints a text summary.
+ * JSON and HTML with a static SVG image of the chart plus a script that draws the interactive chart;
+ * outside a tslab kernel it prints a text summary.
  *
- * What users see: in a live JupyterLab / classic Notebook session outputs are trusted, so the HTML's
- * scripts run and every chart is interactive with no extension and no internet. A notebook opened from
- * disk (e.g. executed by nbconvert) is untrusted: JupyterLab strips the scripts, so without the plotly
- * extension each chart shows its fallback line ("Interactive Plotly chart … trust the notebook or re-run
- * it"); File › Trust Notebook (or re-running) renders them. With the extension, or in VS Code, the
- * application/vnd.plotly.v1+json part renders regardless of trust.
+ * Why this design: every chart output stands on its own. None carries plotly.js (4.8 MB), so a saved
+ * notebook stays small and re-running, reordering or clearing cells cannot strand the other charts.
+ * - Trusted output (a live session, or a notebook the user saved): the script fetches plotly.js once
+ *   per page from the Jupyter server's /files/ route (this project's node_modules; offline) and swaps
+ *   the static image for the interactive chart.
+ * - Untrusted output (a notebook opened from disk, nbconvert HTML) or no reachable plotly.js: the
+ *   static SVG image shows; JupyterLab's sanitizer keeps data-URI images.
+ * - JupyterLab with the Plotly extension, VS Code, nteract: the application/vnd.plotly.v1+json part
+ *   renders interactively regardless of trust.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { figureSvgDataUri } from "./plots/svg";
 import type { Figure, PlotlyTrace } from "./plots/types";
-import { queueSocketSends } from "./tslab-guard";
+import { tslabKernel, type TslabJupyter } from "./tslab-guard";
 
 /** MIME type of Plotly figures (JupyterLab plotly extension, VS Code, nteract). */
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
@@ -21,22 +26,10 @@ export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 /** A Jupyter MIME bundle: MIME type → content. */
 export type MimeBundle = Record<string, string | object>;
 
-type WriteDisplayData = (data: { data: MimeBundle; metadata: Record<string, unknown>; transient: Record<string, unknown> }, update: boolean) => void;
-
-/** tslab's process-wide hook (its dist/jupyter module), set while a cell executes. */
-interface TslabJupyter {
-  lastWriteDisplayData: WriteDisplayData | null;
-}
-
 function tslabJupyter(): TslabJupyter | undefined {
-  // Look in the module cache first: inside a kernel tslab has loaded it; elsewhere we must not load
-  // tslab (it pulls in its bundled TypeScript) just to find out we are not in a kernel.
-  for (const key of Object.keys(require.cache)) {
-    if (/[\\/]tslab[\\/]dist[\\/]jupyter\.js$/.test(key)) {
-      queueSocketSends(); // inside a kernel: make its zeromq sends wait for each other (see tslab-guard)
-      return require.cache[key]?.exports as TslabJupyter;
-    }
-  }
+  const kernel = tslabKernel();
+  if (kernel) return kernel;
+  // A script started through tslab's own entry point (rare) has not loaded its jupyter module yet.
   if (!/tslab/.test(process.argv[1] ?? "")) return undefined;
   try {
     return require("tslab/dist/jupyter") as TslabJupyter;
@@ -90,12 +83,38 @@ export function plotlyScriptTag(): string {
   return `<script type="text/javascript">if (!window.Plotly) {\n${js}\n}</script>`;
 }
 
+/** Where a page can fetch plotly.js from: the installed file, seen from the kernel. */
+export interface PlotlyLocation {
+  /** Absolute path of plotly.min.js. */
+  abs: string;
+  /** The same path relative to the kernel's working directory (the notebook's folder). */
+  rel: string;
+  /** The user's home folder (Jupyter's serverRoot may start with "~"). */
+  home: string;
+}
+
+/** Where the installed plotly.js is, relative to this process's working directory. */
+export function plotlyLocation(): PlotlyLocation {
+  let file: string;
+  try {
+    file = fs.realpathSync(require.resolve("plotly.js-dist-min/plotly.min.js"));
+  } catch {
+    throw new Error("plotly.js-dist-min is not installed; run `npm install` at the repository root");
+  }
+  const posix = (p: string): string => p.split(path.sep).join("/");
+  return { abs: posix(file), rel: posix(path.relative(process.cwd(), file)), home: posix(os.homedir()) };
+}
+
 /** Options of {@link figureHtml}. */
 export interface FigureHtmlOptions {
   /** Embed plotly.js (about 4.8 MB) before the chart. */
   includePlotlyJs?: boolean;
   /** Element id of the chart's div (default: a fresh unique id). */
   divId?: string;
+  /** Put a static SVG rendering of the figure in the div, shown until (or unless) plotly.js draws (default true). */
+  staticImage?: boolean;
+  /** Where the page may fetch plotly.js from when it has none (default: {@link plotlyLocation}; null: never fetch). */
+  plotlyFrom?: PlotlyLocation | null;
 }
 
 let divCounter = 0;
@@ -115,26 +134,77 @@ function escapeHtml(s: string): string {
 }
 
 /**
- * Self-contained HTML for one figure: a div (with a fallback line for viewers that do not run scripts)
- * and a script that draws it with window.Plotly, optionally preceded by plotly.js itself.
+ * Page-side loader (ES5, runs in every front end): one promise per page for window.Plotly, fetched
+ * from the Jupyter server's /files/ route. The file's URL is found from JupyterLab's / Notebook 7's
+ * page config (serverRoot), classic Notebook's data-notebook-path, or the notebook path in the page
+ * URL; each candidate is tried in turn. Rejects when none loads (the static image then stays).
+ */
+const PLOTLY_LOADER = `function (src) {
+  var c = {};
+  try { var el = document.getElementById("jupyter-config-data"); if (el) c = JSON.parse(el.textContent || "{}"); } catch (e) {}
+  var base = c.baseUrl || document.body.getAttribute("data-base-url") || "/";
+  if (base.charAt(base.length - 1) !== "/") base += "/";
+  function files(parts) {
+    var out = [];
+    for (var i = 0; i < parts.length; i++) { var p = parts[i]; if (p === "" || p === ".") continue; if (p === "..") out.pop(); else out.push(encodeURIComponent(p)); }
+    return base + "files/" + out.join("/");
+  }
+  var urls = [];
+  if (typeof c.serverRoot === "string") {
+    var root = c.serverRoot.replace(/^~(?=\\/|$)/, src.home).replace(/\\/+$/, "");
+    if (src.abs.indexOf(root + "/") === 0) urls.push(files(src.abs.slice(root.length + 1).split("/")));
+  }
+  var nb = document.body.getAttribute("data-notebook-path");
+  if (!nb) { var m = location.pathname.match(/\\/(?:lab\\/(?:workspaces\\/[^\\/]+\\/)?tree|notebooks)\\/(.+)$/); if (m) nb = decodeURIComponent(m[1]); }
+  if (nb) { var u = files(nb.split("/").slice(0, -1).concat(src.rel.split("/"))); if (urls.indexOf(u) < 0) urls.push(u); }
+  function load(url) {
+    return new Promise(function (resolve, reject) {
+      var s = document.createElement("script");
+      s.src = url;
+      s.onload = function () { if (window.Plotly) resolve(window.Plotly); else reject(new Error(url)); };
+      s.onerror = function () { s.parentNode && s.parentNode.removeChild(s); reject(new Error(url)); };
+      document.head.appendChild(s);
+    });
+  }
+  return urls.reduce(function (p, url) { return p.catch(function () { return load(url); }); }, Promise.reject(new Error("no plotly.js location")));
+}`;
+
+/**
+ * Self-contained HTML for one figure: a div holding a static SVG image of the chart (what untrusted
+ * notebooks, viewers without scripts and offline exports show) and a script that replaces it with the
+ * interactive Plotly chart once window.Plotly is available: already on the page, embedded with
+ * `includePlotlyJs`, or fetched once per page from the Jupyter server (see {@link PLOTLY_LOADER}).
  */
 export function figureHtml(fig: Figure, opts: FigureHtmlOptions = {}): string {
   checkFigure(fig);
   const id = opts.divId ?? uniqueDivId();
   const h = typeof fig.layout.height === "number" ? fig.layout.height : 450;
-  const w = typeof fig.layout.width === "number" ? `${fig.layout.width}px` : "100%";
-  const fallback = `Interactive Plotly chart “${escapeHtml(figureTitle(fig))}”: trust the notebook or re-run it (scripts do not run in untrusted outputs).`;
+  const maxW = typeof fig.layout.width === "number" ? `${fig.layout.width}px` : "100%";
+  const title = escapeHtml(figureTitle(fig));
+  const inner = opts.staticImage === false
+    ? `Interactive Plotly chart “${title}”: trust the notebook or re-run it (scripts do not run in untrusted outputs).`
+    : `<img src="${figureSvgDataUri(fig)}" alt="${title} (static image; the interactive chart needs plotly.js)" style="display: block; width: 100%; max-width: ${maxW}; height: auto;">`;
+  const from = opts.plotlyFrom === undefined ? plotlyLocation() : opts.plotlyFrom;
   const script = `(function () {
   var gd = document.getElementById(${JSON.stringify(id)});
   if (!gd) return;
-  if (!window.Plotly) { gd.textContent = "plotly.js is not loaded on this page: re-run the notebook from the top (the first chart of a kernel session carries it) or call fm.loadPlotly()."; return; }
   var fig = ${scriptJson(fig)};
-  gd.textContent = "";
-  window.Plotly.newPlot(gd, fig.data, fig.layout, { responsive: true, displaylogo: false });
+  function draw(P) {
+    var layout = {};
+    for (var k in fig.layout) layout[k] = fig.layout[k];
+    var room = gd.clientWidth || (gd.parentNode && gd.parentNode.clientWidth) || 0;
+    if (typeof layout.width === "number" && room > 0 && layout.width > room) delete layout.width;
+    gd.textContent = "";
+    gd.style.height = "${h}px";
+    P.newPlot(gd, fig.data, layout, { responsive: true, displaylogo: false });
+  }
+  if (window.Plotly) { draw(window.Plotly); return; }
+  ${from ? `if (!window.fmnistPlotly) window.fmnistPlotly = (${PLOTLY_LOADER})(${scriptJson(from)});
+  window.fmnistPlotly.then(draw, function () {});` : ""}
 })();`;
   return (
     (opts.includePlotlyJs ? plotlyScriptTag() + "\n" : "") +
-    `<div id="${id}" class="fmnist-plot" style="width: ${w}; max-width: 100%; height: ${h}px;">${fallback}</div>\n` +
+    `<div id="${id}" class="fmnist-plot" style="width: 100%; max-width: 100%;">${inner}</div>\n` +
     `<script type="text/javascript">\n${script}\n</script>`
   );
 }
@@ -160,17 +230,18 @@ export function figureSummary(fig: Figure): string {
   return `[figure] ${figureTitle(fig)}: ${traces}${names}`;
 }
 
-let plotlySent = false;
-
 /** Options of {@link show}. */
 export interface ShowOptions {
-  /** Force embedding plotly.js in this output (default: only in the first chart of the kernel process). */
+  /** Embed plotly.js (4.8 MB) in this output, for pages that cannot fetch it from the Jupyter server (default false). */
   includePlotlyJs?: boolean;
 }
 
 /**
- * Displays a figure inline: in a tslab kernel one output with the Plotly JSON, offline HTML and a
- * text summary; elsewhere (node, tests, scripts) prints the text summary.
+ * Displays a figure inline: in a tslab kernel one output with the Plotly JSON (JupyterLab's Plotly
+ * extension, VS Code, nteract draw it), HTML holding a static SVG image that a script turns into the
+ * interactive chart (plotly.js fetched from the Jupyter server, once per page), and a text summary;
+ * elsewhere (node, tests, scripts) prints the text summary. No output depends on another, so any cell
+ * can be re-run, and a saved notebook stays small (no plotly.js inside).
  */
 export function show(fig: Figure, opts: ShowOptions = {}): void {
   checkFigure(fig);
@@ -179,21 +250,20 @@ export function show(fig: Figure, opts: ShowOptions = {}): void {
     console.log(summary);
     return;
   }
-  const include = opts.includePlotlyJs ?? !plotlySent;
-  const bundle: MimeBundle = {
+  displayBundle({
     [PLOTLY_MIME]: JSON.parse(JSON.stringify(fig)) as object,
-    "text/html": figureHtml(fig, { includePlotlyJs: include }),
+    "text/html": figureHtml(fig, { includePlotlyJs: opts.includePlotlyJs === true }),
     "text/plain": summary,
-  };
-  if (displayBundle(bundle) && include) plotlySent = true;
+  });
 }
 
 /**
- * Sends plotly.js to the page again (e.g. after clearing the output of the first chart), so later
- * charts' HTML can draw. Outside a kernel it does nothing.
+ * Sends plotly.js itself to the page (4.8 MB in this output), for a front end that cannot fetch it
+ * from the Jupyter server (for example JupyterLab started in a folder that does not contain this
+ * project's node_modules). Outside a kernel it does nothing.
  */
 export function loadPlotly(): void {
-  if (displayBundle({ "text/html": plotlyScriptTag(), "text/plain": `(plotly.js ${plotlyJsVersion()} loaded)` })) plotlySent = true;
+  displayBundle({ "text/html": plotlyScriptTag(), "text/plain": `(plotly.js ${plotlyJsVersion()} loaded)` });
 }
 
 /** Displays HTML (with a plain-text alternative for terminals and text viewers). */

@@ -24,3 +24,4 @@ export * from "./tslab-guard";
 export * from "./interrupt";
 export { cleanError } from "./errors";
 export * from "./tables";
+export * from "./predict";
