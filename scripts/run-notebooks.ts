@@ -22,8 +22,25 @@ import { formatSummary, summaryRow, type RunSummary, type SummaryRow } from "./r
 import { writeJsonAtomic } from "./runner/atomic";
 import { readDependencies, readExclusive, runScheduled } from "./runner/schedule";
 import { LockHeldError, describeOwner, lockWithin, tryLock, type Lock } from "./runner/lock";
+import {
+  RUNNER_ONLY_ENV,
+  formatPlan,
+  mergePartResults,
+  partResultsPath,
+  planShards,
+  resolveShard,
+  shardTasks,
+  type PartResults,
+  type ShardPlan,
+  type ShardSpec,
+  type Unit,
+} from "./runner/shard";
+import { readProvenance } from "./runner/provenance";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
+
+/** One notebook (or part of one) this run executes; "support" = a dependency rebuilt for this shard's own notebooks. */
+type Task = Pick<Unit, "id" | "notebook" | "file" | "part" | "env" | "after" | "order"> & { role: "own" | "support" };
 /** The lock file a runner holds in its artifacts folder (and its output folder, when that is elsewhere). */
 export const RUN_LOCK_FILE = ".runner.lock";
 /** How long a baseline update waits for another runner's update of the same file. */
@@ -147,8 +164,22 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`no notebooks to run in ${o.notebooksDir}.`);
     return 2;
   }
+  let shard: { spec: ShardSpec; plan: ShardPlan } | undefined;
+  try {
+    const spec = resolveShard(o.shard, o.shardCount, process.env);
+    if (spec) {
+      if (o.updateBaseline) throw new Error("sharded runs and --update-baseline exclude each other: record a baseline from one machine's run.");
+      if (o.inPlace) throw new Error("sharded runs and --in-place exclude each other.");
+      const baseline = readBaseline(o.baselineFile ?? path.join(REPO_ROOT, "notebooks", "baselines", `${o.profile}.json`), o.profile);
+      shard = { spec, plan: planShards(files, baseline, spec.count) };
+    }
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${/--shard|SHARD|JOB_COMPLETION_INDEX/.test((err as Error).message) ? USAGE : ""}`.trimEnd());
+    return 2;
+  }
   if (o.list) {
-    files.forEach((f) => console.log(f));
+    if (shard) console.log(formatPlan(shard.plan, o.profile, shard.spec.index, o.baselineFile ? path.relative(process.cwd(), o.baselineFile) : undefined));
+    else files.forEach((f) => console.log(f));
     return 0;
   }
   installKernelCleanup();
@@ -165,7 +196,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await runLocked(o, files, artifactsDir, outputDir, summaryDir, baselineFile, checking);
+    return await runLocked(o, files, artifactsDir, outputDir, summaryDir, baselineFile, checking, shard);
   } finally {
     for (const l of taken.locks) l.release();
   }
@@ -179,6 +210,7 @@ async function runLocked(
   summaryDir: string,
   baselineFile: string,
   checking: boolean,
+  shard?: { spec: ShardSpec; plan: ShardPlan },
 ): Promise<number> {
   let baseline: BaselineFile;
   try {
@@ -203,46 +235,76 @@ async function runLocked(
   if (o.jobs > 1 && files.length > 1 && process.env.FMNIST_WASM_THREADS === undefined && o.overrides.FMNIST_WASM_THREADS === undefined) {
     parameters.FMNIST_WASM_THREADS = "1";
   }
-  const env: NodeJS.ProcessEnv = { ...process.env, ...parameters };
-  const aloneEnv: NodeJS.ProcessEnv = { ...process.env, ...aloneParameters };
+  // Runner-only variables (the shard) never reach a kernel: lib rejects FMNIST_* variables it does not know.
+  const baseEnv: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of RUNNER_ONLY_ENV) delete baseEnv[k];
+  const env: NodeJS.ProcessEnv = { ...baseEnv, ...parameters };
+  const aloneEnv: NodeJS.ProcessEnv = { ...baseEnv, ...aloneParameters };
 
   const startedAt = new Date();
   const t0 = performance.now();
   const progress = new Progress();
   const rows: SummaryRow[] = [];
+  const supportRows: SummaryRow[] = [];
   const checks: NotebookCheck[] = [];
   /** Baseline entries to write (--update-baseline): notebooks that ran and wrote results. */
   const baselineUpdates = new Map<string, { results: ResultsLike; durationSec: number }>();
   let failed = false;
   let failedCount = 0;
-  console.error(
-    `running ${files.length} notebook(s), profile ${o.profile}${Object.keys(o.overrides).length ? `, ${Object.entries(o.overrides).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}; executed copies → ${o.inPlace ? "in place" : outputDir}`,
-  );
 
+  // What to run: every selected notebook whole, or this shard's share of the plan (parts and rebuilt dependencies).
+  let tasks: Task[];
   let deps: Map<string, string[]>;
   let exclusive: Set<string>;
   try {
-    deps = readDependencies(files);
     exclusive = readExclusive(files);
+    if (shard) {
+      tasks = shardTasks(shard.plan.shards[shard.spec.index - 1]).map(({ unit, role }) => ({ ...unit, role }));
+      deps = new Map(tasks.map((t) => [t.id, t.after]));
+    } else {
+      const d = readDependencies(files);
+      tasks = files.map((file, i) => {
+        const notebook = path.basename(file, ".ipynb");
+        return { id: notebook, notebook, file, env: {}, after: d.get(notebook) ?? [], role: "own" as const, order: i };
+      });
+      deps = d;
+    }
   } catch (err) {
     console.error((err as Error).message);
     return 2;
   }
-  const names = files.map((f) => path.basename(f, ".ipynb"));
+  console.error(
+    `running ${tasks.length} notebook(s)${shard ? ` (shard ${shard.spec.index}/${shard.spec.count}, plan ${shard.plan.fingerprint})` : ""}, profile ${o.profile}${Object.keys(o.overrides).length ? `, ${Object.entries(o.overrides).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""}; executed copies → ${o.inPlace ? "in place" : outputDir}`,
+  );
+  if (shard && tasks.length === 0) console.error(`shard ${shard.spec.index}/${shard.spec.count} has nothing to run in this plan.`);
+  const ids = tasks.map((t) => t.id);
+  const taskById = new Map(tasks.map((t) => [t.id, t]));
+  const exclusiveIds = new Set(tasks.filter((t) => exclusive.has(t.notebook)).map((t) => t.id));
   const byName = new Map<string, { row: SummaryRow; check?: NotebookCheck }>();
-  const parallel = o.jobs > 1 && files.length > 1;
-  if (parallel) console.error(`up to ${o.jobs} notebooks at once (one kernel each)${exclusive.size ? `; ${[...exclusive].join(", ")} alone, with every core` : ""}`);
+  const parallel = o.jobs > 1 && tasks.length > 1;
+  if (parallel) console.error(`up to ${o.jobs} notebooks at once (one kernel each)${exclusiveIds.size ? `; ${[...exclusiveIds].join(", ")} alone, with every core` : ""}`);
+  /** Results of the parts this run finished, per notebook, for the merged results file. */
+  const partsDone = new Map<string, Map<string, PartResults>>();
 
-  const runOne = async (name: string, i: number): Promise<boolean> => {
-    const file = files[i];
+  const runOne = async (id: string, i: number): Promise<boolean> => {
+    const task = taskById.get(id) as Task;
+    const name = task.notebook;
     // Several notebooks at once: plain lines tagged with the notebook, never a redrawn status line.
-    const observer = parallel ? new Progress(process.stderr, false, 60_000, `[${name}] `, t0) : progress;
-    observer.notebook(i + 1, files.length, name);
+    const observer = parallel ? new Progress(process.stderr, false, 60_000, `[${id}] `, t0) : progress;
+    observer.notebook(i + 1, tasks.length, id);
     const notebookStart = new Date();
-    const run = await executeNotebook(file, {
-      outputPath: o.inPlace ? file : path.join(outputDir, path.basename(file)),
-      env: exclusive.has(name) ? aloneEnv : env,
-      parameters: exclusive.has(name) ? aloneParameters : parameters,
+    const alone = exclusiveIds.has(id);
+    const outputPath = o.inPlace
+      ? task.file
+      : task.role === "support"
+        ? path.join(outputDir, "support", path.basename(task.file))
+        : task.part !== undefined
+          ? path.join(outputDir, "parts", `${name}.${task.part}.ipynb`)
+          : path.join(outputDir, path.basename(task.file));
+    const run = await executeNotebook(task.file, {
+      outputPath,
+      env: { ...(alone ? aloneEnv : env), ...task.env },
+      parameters: { ...(alone ? aloneParameters : parameters), ...task.env },
       cellTimeoutMs: o.cellTimeoutSec * 1000,
       notebookBudgetMs: o.notebookTimeoutSec * 1000,
       startTimeoutMs: o.kernelTimeoutSec * 1000,
@@ -253,11 +315,24 @@ async function runLocked(
     if (run.status === "ok") {
       const r = readResults(artifactsDir, name, { profile: o.profile, notBefore: notebookStart });
       results = "results" in r ? r.results : undefined;
-      if (checking) {
-        const base = baseline.notebooks[name];
-        check = compareNotebook(name, results, base, { strictTime: o.strictTime, timeFactor: o.timeFactor, durationSec: run.durationSec });
+      if (results && task.part !== undefined) {
+        // Keep the part's own file, and give later notebooks here the notebook's file merged from the parts run so far.
+        writeJsonAtomic(partResultsPath(artifactsDir, name, task.part), results);
+        const done = partsDone.get(name) ?? new Map<string, PartResults>();
+        done.set(task.part, results as PartResults);
+        partsDone.set(name, done);
+        const order = tasks.filter((t) => t.notebook === name && done.has(t.part as string)).map((t) => t.part as string);
+        writeJsonAtomic(path.join(artifactsDir, "results", `${name}.json`), mergePartResults(order.map((p) => ({ part: p, results: done.get(p) as PartResults }))));
+      }
+      if (checking && task.role === "own") {
+        let base = baseline.notebooks[name];
+        // A part is checked on the metrics it wrote; `npm run merge` checks the whole notebook.
+        if (base && task.part !== undefined && results) {
+          base = { metrics: Object.fromEntries(Object.entries(base.metrics).filter(([k]) => k in (results as ResultsLike).metrics)) };
+        }
+        check = compareNotebook(id, results, base, { strictTime: o.strictTime, timeFactor: o.timeFactor, durationSec: task.part === undefined ? run.durationSec : undefined });
         if (!results && base) check.note = "note" in r ? r.note : undefined;
-        if (!results && !base && "note" in r && o.requireBaseline) check = { notebook: name, status: "no-results", rows: [], note: r.note };
+        if (!results && !base && "note" in r && o.requireBaseline) check = { notebook: id, status: "no-results", rows: [], note: r.note };
         if (o.updateBaseline && results) baselineUpdates.set(name, { results, durationSec: run.durationSec });
       }
     }
@@ -267,11 +342,12 @@ async function runLocked(
       (check.status === "regression" || check.status === "no-results" || (check.status === "no-baseline" && o.requireBaseline));
     const verdict = run.status !== "ok" ? `✗ ${run.status}` : checkFailed ? `✗ ${check?.status}` : "✓ ok";
     observer.done(
-      `${verdict.padEnd(10)} ${name} (${fmtMs(run.durationSec * 1000)}, ${run.executedCells}/${run.codeCells} cells${check ? `, check: ${check.status}` : ""})`,
+      `${verdict.padEnd(10)} ${id}${task.role === "support" ? " (rebuilt for its dependents here)" : ""} (${fmtMs(run.durationSec * 1000)}, ${run.executedCells}/${run.codeCells} cells${check ? `, check: ${check.status}` : ""})`,
     );
     if (check?.note) console.error(`  ${check.note}`);
     printFailure(run);
-    byName.set(name, { row: summaryRow(run, check, results?.metrics), check });
+    const row: SummaryRow = { ...summaryRow(run, check, results?.metrics), notebook: name, ...(task.part !== undefined ? { part: task.part } : {}) };
+    byName.set(id, { row, check });
     if (run.status !== "ok" || checkFailed) {
       failed = true;
       failedCount++;
@@ -280,15 +356,16 @@ async function runLocked(
     return run.status === "ok";
   };
 
-  const { skipped } = await runScheduled(names, deps, parallel ? o.jobs : 1, o.keepGoing, runOne, exclusive);
+  const { skipped } = await runScheduled(ids, deps, parallel ? o.jobs : 1, o.keepGoing, runOne, exclusiveIds);
   if (skipped.length > 0) {
     console.error(`stopped the series: ${skipped.length} notebook(s) not run (${skipped.join(", ")}); use --keep-going to run them anyway.`);
   }
   // Summary and checks in series order, whatever order the notebooks finished in.
-  for (const name of names) {
-    const r = byName.get(name);
+  for (const id of ids) {
+    const r = byName.get(id);
     if (!r) continue;
-    rows.push(r.row);
+    if (taskById.get(id)?.role === "support") supportRows.push(r.row);
+    else rows.push(r.row);
     if (r.check) checks.push(r.check);
   }
 
@@ -298,7 +375,7 @@ async function runLocked(
     console.log(formatDiffTable(checks));
   }
   if (o.updateBaseline) {
-    const notUpdated = names.filter((n) => byName.has(n) && !baselineUpdates.has(n));
+    const notUpdated = ids.filter((n) => byName.has(n) && !baselineUpdates.has(n));
     if (baselineUpdates.size === 0) {
       // Nothing new to record: the file (and its updatedAt/recordedWith) stays as it was.
       console.error(`\nbaseline NOT updated: no notebook ran to the end and wrote its results; ${baselineFile} is unchanged.`);
@@ -324,13 +401,28 @@ async function runLocked(
     durationSec: Math.round(performance.now() - t0) / 1000,
     ok: !failed,
     notebooks: rows,
+    provenance: readProvenance(REPO_ROOT),
+    ...(shard
+      ? {
+          shard: {
+            index: shard.spec.index,
+            count: shard.spec.count,
+            plan: shard.plan.fingerprint,
+            own: shard.plan.shards[shard.spec.index - 1].own.map((u) => u.id),
+            support: shard.plan.shards[shard.spec.index - 1].support.map((u) => u.id),
+            final: shard.plan.final.map((u) => u.id),
+            skipped,
+          },
+          support: supportRows,
+        }
+      : {}),
   };
   console.log(`\n${formatSummary(rows)}\n`);
   const summaryFile = path.join(summaryDir, "summary.json");
   writeJsonAtomic(summaryFile, summary);
   console.log(`${failed ? "FAILED" : "all ok"} in ${fmtMs(performance.now() - t0)}; summary: ${summaryFile}`);
   // The plain closing line CI tools read; notebooks skipped after a failure count as failed.
-  console.log(`notebooks: ${rows.length - failedCount} passed, ${files.length - rows.length + failedCount} failed`);
+  console.log(`notebooks: ${rows.length + supportRows.length - failedCount} passed, ${tasks.length - rows.length - supportRows.length + failedCount} failed`);
   return failed ? 1 : 0;
 }
 

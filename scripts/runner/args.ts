@@ -28,6 +28,10 @@ export interface RunnerOptions {
   notebookTimeoutSec: number;
   kernelTimeoutSec: number;
   list: boolean;
+  /** --shard I/N as given (validated by resolveShard, which also reads FMNIST_SHARD and JOB_COMPLETION_INDEX). */
+  shard?: string;
+  /** --shard-count N (with JOB_COMPLETION_INDEX). */
+  shardCount?: string;
   help: boolean;
 }
 
@@ -60,7 +64,13 @@ tslab kernel, writes executed copies and a summary, and optionally checks result
   --cell-timeout SEC       per-cell limit (default 900 quick, 14400 full)
   --notebook-timeout SEC   whole-notebook budget (default 1800 quick, 43200 full)
   --kernel-timeout SEC     kernel start limit (default 60 quick, 120 full)
-  --list                   print the notebooks that would run and exit
+  --list                   print the notebooks that would run and exit (with --shard: the plan of every shard,
+                           expected minutes from the baseline's durations)
+  --shard I/N              run share I of N (1-based) of the notebooks: a deterministic plan from the baseline's
+                           durations (longest first) and metadata.fmnist.after; split notebooks run as parts;
+                           notebooks after "all" are left to \`npm run merge\` (also FMNIST_SHARD=I/N)
+  --shard-count N          with JOB_COMPLETION_INDEX (Kubernetes Indexed Job, 0-based): --shard INDEX+1/N
+                           (also FMNIST_SHARD_COUNT=N)
   -h, --help               this text`;
 
 /** Turns "trainSize", "TRAIN_SIZE", "train-size" or "FMNIST_TRAIN_SIZE" into "FMNIST_TRAIN_SIZE". */
@@ -181,6 +191,8 @@ export function parseArgs(
       case "--notebook-timeout": o.notebookTimeoutSec = seconds(take(), a); break;
       case "--kernel-timeout": o.kernelTimeoutSec = seconds(take(), a); break;
       case "--list": o.list = true; break;
+      case "--shard": o.shard = take(); break;
+      case "--shard-count": o.shardCount = take(); break;
       case "-h":
       case "--help": o.help = true; break;
       default:
@@ -194,6 +206,10 @@ export function parseArgs(
     throw new Error(`FMNIST_PROFILE = ${JSON.stringify(envProfile)}: unknown profile; choose one of quick, full (or pass --profile).`);
   }
   if (o.inPlace && o.outputDir) throw new Error("--in-place and --output exclude each other.");
+  if ((o.shard !== undefined || o.shardCount !== undefined) && o.inPlace) throw new Error("--shard and --in-place exclude each other.");
+  if ((o.shard !== undefined || o.shardCount !== undefined) && o.updateBaseline) {
+    throw new Error("--shard and --update-baseline exclude each other: record a baseline from one machine's run.");
+  }
   const d = TIMEOUT_DEFAULTS[o.profile];
   if (Number.isNaN(o.cellTimeoutSec)) o.cellTimeoutSec = d.cell;
   if (Number.isNaN(o.notebookTimeoutSec)) o.notebookTimeoutSec = d.notebook;

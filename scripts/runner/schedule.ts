@@ -13,7 +13,8 @@ export function readDependencies(files: string[]): Map<string, string[]> {
     const meta = (readNotebook(file).metadata as { fmnist?: { after?: unknown } } | undefined)?.fmnist?.after;
     let after: string[] = [];
     if (meta === "all") after = names.slice(0, i);
-    else if (Array.isArray(meta) && meta.every((x) => typeof x === "string")) after = meta.filter((n) => names.includes(n));
+    // "NAME/PART" (one part of a split notebook, see shard.ts) waits for the whole notebook in an unsharded run.
+    else if (Array.isArray(meta) && meta.every((x) => typeof x === "string")) after = [...new Set(meta.map((n) => n.split("/")[0]))].filter((n) => names.includes(n));
     else if (meta !== undefined) throw new Error(`${file}: metadata.fmnist.after must be "all" or a list of notebook names, got ${JSON.stringify(meta)}.`);
     const later = after.find((n) => names.indexOf(n) >= i);
     if (later) throw new Error(`${file}: metadata.fmnist.after names ${later}, which does not come before it in the series.`);

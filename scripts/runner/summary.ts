@@ -1,10 +1,13 @@
 // The end-of-run summary: a table (notebook, status, duration, cells, key metrics) and its JSON form.
 import { formatTable, fmtNum, type NotebookCheck } from "./baseline";
 import type { NotebookRun } from "./execute";
+import type { Provenance } from "./provenance";
 
 /** One notebook in summary.json. */
 export interface SummaryRow {
   notebook: string;
+  /** The part of a split notebook this row ran (sharded runs; see runner/shard.ts). */
+  part?: string;
   status: NotebookRun["status"];
   /** Regression-check verdict, when checked. */
   check?: NotebookCheck["status"];
@@ -30,6 +33,14 @@ export interface RunSummary {
   durationSec: number;
   ok: boolean;
   notebooks: SummaryRow[];
+  /** Commit, engine versions and node of the run (runner/provenance.ts). */
+  provenance?: Provenance;
+  /** A sharded run's place in the plan: which units it reports, which it rebuilt, what merge runs after. */
+  shard?: { index: number; count: number; plan: string; own: string[]; support: string[]; final: string[]; skipped: string[] };
+  /** Dependencies a shard rebuilt only for its own notebooks (reported by their owner shard). */
+  support?: SummaryRow[];
+  /** A merged run (`npm run merge`): the shards it combined. */
+  merged?: { count: number; plan: string; allowFailed: boolean; shards: Array<{ index: number; dir: string; ok: boolean; startedAt: string; durationSec: number }>; final: string[] };
 }
 
 /**
@@ -73,7 +84,7 @@ export function summaryRow(run: NotebookRun, check: NotebookCheck | undefined, m
 export function formatSummary(rows: SummaryRow[]): string {
   const header = ["notebook", "status", "check", "duration", "cells", "kernel start", "key metrics"];
   const body = rows.map((r) => [
-    r.notebook,
+    r.part === undefined ? r.notebook : `${r.notebook}/${r.part}`,
     r.status,
     r.check ?? "—",
     `${r.durationSec.toFixed(1)} s`,
