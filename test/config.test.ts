@@ -1,7 +1,7 @@
 // Configuration: profiles, environment overrides, and rejection of bad input with helpful messages.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { describeConfig, resolveConfig } from "../lib/src/config";
+import { describeConfig, notebookParts, resolveConfig } from "../lib/src/config";
 
 test("profiles: quick is the default, full is the write-ups' settings", () => {
   const quick = resolveConfig({});
@@ -47,4 +47,18 @@ test("invalid input is rejected with the valid choices or range", () => {
 
 test("unrelated environment variables are ignored", () => {
   assert.equal(resolveConfig({ PATH: "/bin", FMNIST_UNDER_TEST: "1" }).profile, "quick");
+});
+
+test("notebookParts: a notebook's own part parameter selects parts, is validated, and never reaches the shared config", () => {
+  const env = { FMNIST_PROFILE: "quick", FMNIST_MODELS: "cnn64" };
+  const p = notebookParts("FMNIST_MODELS", ["cnn32", "cnn64"], env);
+  assert.deepEqual(p.selected, ["cnn64"]);
+  assert.equal(p.includes("cnn32"), false);
+  assert.equal(p.env.FMNIST_MODELS, undefined);
+  assert.equal(resolveConfig(p.env).profile, "quick");
+  assert.throws(() => resolveConfig(env), /unknown environment variable FMNIST_MODELS/);
+  assert.deepEqual(notebookParts("FMNIST_MODELS", ["cnn32", "cnn64"], {}).selected, ["cnn32", "cnn64"]);
+  assert.deepEqual(notebookParts("FMNIST_MODELS", ["cnn32", "cnn64"], { FMNIST_MODELS: "cnn64, cnn32" }).selected, ["cnn32", "cnn64"]);
+  assert.throws(() => notebookParts("FMNIST_MODELS", ["cnn32", "cnn64"], { FMNIST_MODELS: "cnn128" }), /FMNIST_MODELS = "cnn128": choose cnn32, cnn64/);
+  assert.throws(() => notebookParts("FMNIST_MODELS", ["cnn32", "cnn64"], { FMNIST_MODELS: " , " }), /choose/);
 });

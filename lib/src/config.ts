@@ -216,3 +216,31 @@ export function describeConfig(cfg: Config): string {
     `epochs=${cfg.epochs} batch=${cfg.batchSize} lr=${cfg.learningRate} backend=${cfg.backend}`
   );
 }
+
+/** A notebook's own parameter selecting which of its parts a run does (see {@link notebookParts}). */
+export interface NotebookParts {
+  /** The selected parts, in the notebook's order. */
+  selected: string[];
+  /** Whether this run does `part`. */
+  includes(part: string): boolean;
+  /** The environment without the parameter, for {@link resolveConfig} (which rejects FMNIST_* names it does not know). */
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Reads a notebook's own part-selecting parameter, e.g. notebook 04's FMNIST_MODELS = "cnn32",
+ * "cnn64" or "cnn32,cnn64" (default: every part). The runner sets it when a sharded run gives a
+ * notebook's parts to different machines; the shared configuration never sees it, so every part of a
+ * run resolves the same config.
+ */
+export function notebookParts(parameter: string, parts: readonly string[], env: NodeJS.ProcessEnv = process.env): NotebookParts {
+  const raw = env[parameter];
+  const selected = raw === undefined || raw.trim() === "" ? [...parts] : raw.split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const unknown = selected.filter((p) => !parts.includes(p));
+  if (selected.length === 0 || unknown.length > 0) {
+    fail(`${parameter} = ${JSON.stringify(raw)}: choose ${parts.join(", ")} or several, comma-separated (default: all).`);
+  }
+  const rest: NodeJS.ProcessEnv = { ...env };
+  delete rest[parameter];
+  return { selected: parts.filter((p) => selected.includes(p)), includes: (p: string) => selected.includes(p), env: rest };
+}
