@@ -2,57 +2,20 @@
 // asynchronously after a cell finished, a kernel out of memory, an invalid FMNIST_PROFILE, relative folders.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "../scripts/runner/args";
 import { describeKernelDeath } from "../scripts/runner/kernel-client";
 import type { Notebook } from "../scripts/runner/nbformat";
 import type { RunSummary } from "../scripts/runner/summary";
+import { runnerHarness } from "./helpers/runner-cli";
 
 const REPO = path.resolve(__dirname, "..");
 const FIXTURES = path.join(REPO, "test", "fixtures", "runner-hardening");
-const RUNNER = path.join(REPO, "scripts", "run-notebooks.ts");
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-hardening-failures-"));
-const runnerTmp = fs.mkdtempSync(path.join(tmp, "tmpdir-"));
-const started: ChildProcess[] = [];
-
-after(() => {
-  for (const c of started) {
-    if (c.pid && c.exitCode === null && c.signalCode === null) {
-      try {
-        c.kill("SIGTERM"); // the runner's handler stops its kernel
-      } catch {
-        // gone
-      }
-    }
-  }
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runRunner(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", RUNNER, ...args], {
-      cwd: REPO,
-      env: { ...process.env, FMNIST_PROFILE: "", FMNIST_ARTIFACTS_DIR: "", TMPDIR: runnerTmp, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    started.push(child);
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const harness = runnerHarness("fmnist-hardening-failures-");
+const { tmp } = harness;
+const runRunner = harness.run;
+after(harness.cleanup);
 
 function readNb(file: string): Notebook {
   return JSON.parse(fs.readFileSync(file, "utf8")) as Notebook;

@@ -3,57 +3,21 @@
 // and --update-baseline leaves the baseline file alone when no notebook produced results.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { LockHeldError, tryLock } from "../scripts/runner/lock";
+import { runnerHarness, type RunnerOutcome as Outcome } from "./helpers/runner-cli";
 import { RUN_LOCK_FILE } from "../scripts/run-notebooks";
 
 const REPO = path.resolve(__dirname, "..");
 const FIXTURES = path.join(REPO, "test", "fixtures", "runner-hardening");
 const OLD_FIXTURES = path.join(REPO, "test", "fixtures", "notebooks");
-const RUNNER = path.join(REPO, "scripts", "run-notebooks.ts");
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-hardening-locks-"));
-const runnerTmp = fs.mkdtempSync(path.join(tmp, "tmpdir-"));
-const started: ChildProcess[] = [];
-
-after(() => {
-  for (const c of started) {
-    if (c.pid && c.exitCode === null && c.signalCode === null) {
-      try {
-        c.kill("SIGTERM"); // the runner's handler stops its kernel
-      } catch {
-        // gone
-      }
-    }
-  }
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
-
-interface Outcome {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function startRunner(args: string[]): { child: ChildProcess; done: Promise<Outcome>; stderr: () => string } {
-  const child = spawn(process.execPath, ["--import", "tsx", RUNNER, ...args], {
-    cwd: REPO,
-    env: { ...process.env, FMNIST_PROFILE: "", FMNIST_ARTIFACTS_DIR: "", TMPDIR: runnerTmp },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  started.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (b: Buffer) => (stdout += b.toString()));
-  child.stderr?.on("data", (b: Buffer) => (stderr += b.toString()));
-  const done = new Promise<Outcome>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-  return { child, done, stderr: () => stderr };
-}
+const harness = runnerHarness("fmnist-hardening-locks-");
+const { tmp } = harness;
+const startRunner = harness.start;
+after(harness.cleanup);
 
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -145,7 +109,6 @@ test("lock files: a dead runner's lock on this host is taken over; a live one's 
   assert.equal(fs.existsSync(file), false);
 
   const sleeper = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
-  started.push(sleeper);
   try {
     fs.writeFileSync(file, owner(sleeper.pid ?? 0));
     assert.throws(() => tryLock(file), (err: unknown) => err instanceof LockHeldError && new RegExp(`pid ${sleeper.pid} on ${os.hostname()}`).test(err.message));

@@ -4,25 +4,17 @@
 // twice; a notebook present twice; a failed shard (and --allow-failed, which merges and marks it failed).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { writeShardFixtures } from "./helpers/shard-fixtures";
 import { MergeRefusal, merge, parseMergeArgs, type MergeOptions } from "../scripts/merge";
 import type { RunSummary } from "../scripts/runner/summary";
+import { runNode } from "./helpers/run-node";
 
 const ROOT = path.resolve(__dirname, "..");
 
-function run(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("close", (code) => resolve({ code, out }));
-  });
-}
+const run = (args: string[]) => runNode(args);
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-merge-"));
 const { notebooksDir, baselineFile } = writeShardFixtures(tmp);

@@ -5,26 +5,18 @@
 // The quick profile is deterministic: every merged metric must equal notebooks/baselines/quick.json bit for bit.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { merge } from "../scripts/merge";
 import { buildReport } from "../scripts/report";
 import type { RunSummary } from "../scripts/runner/summary";
+import { runNode } from "./helpers/run-node";
 
 const ROOT = path.resolve(__dirname, "..");
 const NOTEBOOKS = ["01-exploration", "02-preprocessing", "03-dense-shallow", "04-cnn-32-vs-64"];
 
-function run(args: string[]): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (out += d));
-    child.on("close", (code) => resolve({ code, out }));
-  });
-}
+const run = (args: string[]) => runNode(args);
 
 test("three shards of the quick profile (01–04) merge into one summary and report with the single-machine metrics, bit for bit", { timeout: 1_500_000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-shards-"));

@@ -10,6 +10,7 @@ import type { Config } from "./config";
 import type { TrainHistory } from "./train";
 // Loading a model that contains our custom layers needs their registration, which models.ts does on import.
 import { makeOptimizer, type OptimizerName } from "./models";
+import { isProcessAlive } from "./process-alive";
 
 /** What is stored beside a model's weights: enough to know exactly how and on what it was trained. */
 export interface ModelMeta {
@@ -155,14 +156,6 @@ function tfVersions(): Record<string, string> {
 /** When this process started, in ms since the epoch. */
 const PROCESS_START_MS = Date.now() - process.uptime() * 1000;
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM"; // exists, another user's
-  }
-}
 
 /**
  * Removes what interrupted saves left in a models folder: `.<name>.tmp.<pid>.<ms>` folders, and
@@ -183,7 +176,7 @@ function removeStaleSaveFolders(parent: string): void {
     const [, name, kind, pidText, msText] = m;
     const pid = Number(pidText);
     if (Number(msText) >= PROCESS_START_MS) continue;
-    if (pid !== process.pid && pidAlive(pid)) continue;
+    if (pid !== process.pid && isProcessAlive(pid)) continue;
     if (kind === "old" && !fs.existsSync(path.join(parent, name))) continue;
     fs.rmSync(path.join(parent, entry), { recursive: true, force: true });
   }

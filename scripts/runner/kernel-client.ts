@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { createMainChannel, type JupyterConnectionInfo } from "enchannel-zmq-backend";
 import { childOf, executeRequest, kernelInfoRequest, shutdownRequest, type JupyterMessage } from "@nteract/messaging";
 import { Subject, type OperatorFunction, type Subscription } from "rxjs";
+import { isProcessAlive } from "../../lib/src/process-alive";
 
 /** The kernel process exited (or was killed) while the runner was waiting for it. */
 export class KernelDiedError extends Error {
@@ -87,15 +88,7 @@ export interface ConnectionDirOwner {
   created: string;
 }
 
-/** Whether a process with this pid exists (EPERM: it exists but belongs to another user). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+export { isProcessAlive };
 
 /**
  * Removes kernel connection folders left in `tmpDir` by runners that are gone (a runner and its kernel both

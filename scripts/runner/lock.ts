@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { isProcessAlive } from "./kernel-client";
+import { isProcessAlive } from "../../lib/src/process-alive";
 
 /** What a lock file records. */
 export interface LockOwner {

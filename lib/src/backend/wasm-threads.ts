@@ -17,6 +17,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { wasmSettings } from "../config";
+import { isProcessAlive } from "../process-alive";
 
 export { MAX_WASM_THREADS } from "../config";
 
@@ -38,14 +39,6 @@ const PRIVATE_PREFIX = "fmnist-wasm-";
 let privateDir: string | undefined;
 let workerFileWritten: string | undefined;
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM"; // alive, someone else's
-  }
-}
 
 /**
  * Removes private folders of ours whose process has died without its exit handler (SIGKILL,
@@ -61,7 +54,7 @@ function removeDeadOwnersFolders(tmp: string): void {
   }
   for (const name of names) {
     const m = new RegExp(`^${PRIVATE_PREFIX}(\\d+)-`).exec(name);
-    if (!m || Number(m[1]) === process.pid || isAlive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || isProcessAlive(Number(m[1]))) continue;
     try {
       const st = fs.lstatSync(path.join(tmp, name));
       if (st.isDirectory() && (uid === undefined || st.uid === uid)) fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
