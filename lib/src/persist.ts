@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import type { BackendInfo } from "./backend/index";
 import type { Config } from "./config";
-import type { TrainHistory } from "./train";
+import type { TrainHistory } from "./history";
 // Loading a model that contains our custom layers needs their registration, which models.ts does on import.
 import { makeOptimizer, type OptimizerName } from "./models";
 import { isProcessAlive } from "./process-alive";

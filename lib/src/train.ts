@@ -8,12 +8,15 @@ import { augmentBatch, type AugmentOptions } from "./augment";
 import type { BackendInfo } from "./backend/index";
 import type { Config } from "./config";
 import type { ModelOptions, ResolvedModelOptions } from "./models";
+import type { TrainHistory } from "./history";
 import { withInterrupts, type InterruptScope } from "./interrupt";
 import { disposeModel } from "./dispose-model";
 import { buildModel, resolveModelOptions, type ModelName } from "./models";
 import { saveModel } from "./persist";
 import { createRng } from "./random";
 import { modelResult, type ModelResult } from "./results";
+
+export type { TrainHistory } from "./history";
 
 /** Images [N, 28, 28, 1] (or [N, 784] for flattened inputs) and labels: class indices [N] or one-hot [N, 10]. */
 export interface LabelledTensors {
@@ -122,30 +125,6 @@ export interface TrainOptions {
   stopOnSigint?: boolean;
 }
 
-/** What happened during training, one entry per finished epoch. */
-export interface TrainHistory {
-  loss: number[];
-  acc: number[];
-  val_loss: number[];
-  val_acc: number[];
-  /** Seconds per epoch (including validation). */
-  epochSec: number[];
-  epochsRun: number;
-  stoppedEarly: boolean;
-  /** Stopped by the signal, by `model.stopTraining` or by the user (kernel interrupt). */
-  interrupted: boolean;
-  /** Stopped by a kernel interrupt (SIGINT) in a notebook. */
-  interruptedByUser?: boolean;
-  /** 1-based epoch with the best monitored value (the last epoch when nothing is monitored). */
-  bestEpoch: number;
-  /** Whether the weights now in the model are those of {@link bestEpoch}. */
-  restoredBest: boolean;
-  trainSec: number;
-  /** Training samples processed per second (excluding validation). */
-  samplesPerSec: number;
-  /** Learning rate used in each epoch. */
-  lr: number[];
-}
 
 /** Class-index labels as float [N] (what tfjs's sparse categorical loss and accuracy expect). */
 function toSparseLabels(ys: tf.Tensor, n: number, what: string): tf.Tensor1D {
