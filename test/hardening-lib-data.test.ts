@@ -90,14 +90,26 @@ test("a data folder that cannot be read is reported as such (permission denied /
   const sums = path.join(dir, "SHA256SUMS");
   let message: string;
   if (isRoot) {
-    // chmod 000 does not stop root: read as user nobody, for whom it does.
-    const r = spawnSync(
-      process.execPath,
-      ["--import", "tsx", "-e", `try { require(${JSON.stringify(path.join(__dirname, "..", "lib", "src", "data", "integrity.ts"))}).readChecksums(${JSON.stringify(dir)}); console.log("read it"); } catch (e) { console.log(e.message); }`],
-      { uid: 65534, gid: 65534, cwd: path.join(__dirname, ".."), encoding: "utf8", timeout: 60_000, env: { ...process.env, HOME: "/" } },
-    );
-    assert.equal(r.status, 0, r.stderr);
-    message = r.stdout.trim();
+    // chmod 000 does not stop root: read as user nobody, for whom it does. nobody may not be able to read this
+    // checkout (a clone under /root), so it runs a copy of the module (node: imports only), transpiled here.
+    const ts = require("typescript") as typeof import("typescript");
+    const source = fs.readFileSync(path.join(__dirname, "..", "lib", "src", "data", "integrity.ts"), "utf8");
+    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020 } }).outputText;
+    const copyDir = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-integrity-copy-"));
+    fs.chmodSync(copyDir, 0o755);
+    const copy = path.join(copyDir, "integrity.js");
+    fs.writeFileSync(copy, js, { mode: 0o644 });
+    try {
+      const r = spawnSync(
+        process.execPath,
+        ["-e", `try { require(${JSON.stringify(copy)}).readChecksums(${JSON.stringify(dir)}); console.log("read it"); } catch (e) { console.log(e.message); }`],
+        { uid: 65534, gid: 65534, cwd: "/", encoding: "utf8", timeout: 60_000, env: { PATH: process.env.PATH ?? "", HOME: "/" } },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      message = r.stdout.trim();
+    } finally {
+      fs.rmSync(copyDir, { recursive: true, force: true });
+    }
   } else {
     try {
       readChecksums(dir);
