@@ -422,6 +422,33 @@ test("JupyterLab 4 in Chromium: run all, re-run, interrupt, save, reload (notebo
       if (reload01.kernelId !== kernel01) problems.push(`the reloaded page has kernel ${reload01.kernelId}, not the session's ${kernel01}`);
       report(problems, `${NB01} after save + reload`);
     });
+
+    // Layout: at 900 and 1400 px wide windows every chart fits its output area (Plotly's drawing and the static image).
+    const clipped: string[] = [];
+    for (const width of [900, 1400]) {
+      await page.setViewportSize({ width, height: 1000 });
+      await sleep(1500); // Plotly's responsive redraw runs on the window's resize event
+      const overflow = await page.evaluate((cells) => {
+        const g = globalThis as any;
+        const widgets = g.jupyterapp.shell.currentWidget.content.widgets;
+        const out: string[] = [];
+        for (const i of cells) {
+          const area = widgets[i].node.querySelector(".jp-OutputArea");
+          if (!area) continue;
+          const right = area.getBoundingClientRect().right;
+          for (const el of area.querySelectorAll("svg.main-svg, .fmnist-plot img")) {
+            const r = el.getBoundingClientRect();
+            if (r.width > 0 && r.right > right + 1) out.push(`cell ${i}: ${el.tagName.toLowerCase()} ends at ${Math.round(r.right)} px, its output area at ${Math.round(right)} px`);
+          }
+        }
+        return out;
+      }, charts01);
+      clipped.push(...overflow.map((o) => `${width} px window: ${o}`));
+    }
+    await page.setViewportSize({ width: 1400, height: 1000 });
+    await t.test(`${NB01}: at 900 and 1400 px windows no chart is wider than its output area`, () => {
+      report(clipped, `${NB01} layout`);
+    });
     await page.close();
     await shutdownSessions(srv);
 

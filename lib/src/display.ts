@@ -190,10 +190,12 @@ export function figureHtml(fig: Figure, opts: FigureHtmlOptions = {}): string {
   if (!gd) return;
   var fig = ${scriptJson(fig)};
   function draw(P) {
+    // As wide as the output area, up to the figure's own width: autosized, and redrawn when the area resizes.
     var layout = {};
     for (var k in fig.layout) layout[k] = fig.layout[k];
-    var room = gd.clientWidth || (gd.parentNode && gd.parentNode.clientWidth) || 0;
-    if (typeof layout.width === "number" && room > 0 && layout.width > room) delete layout.width;
+    if (typeof layout.width === "number") gd.style.maxWidth = layout.width + "px";
+    delete layout.width;
+    layout.autosize = true;
     gd.textContent = "";
     gd.style.height = "${h}px";
     P.newPlot(gd, fig.data, layout, { responsive: true, displaylogo: false });
