@@ -22,7 +22,7 @@ test("three shards of the quick profile (01–04) merge into one summary and rep
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-shards-"));
   try {
     const dir = (i: number) => path.join(tmp, `machine${i}`);
-    const shards = await Promise.all([1, 2, 3].map((i) => run(["scripts/run-notebooks.ts", "--profile", "quick", "--check", "--shard", `${i}/3`, "--set", `ARTIFACTS_DIR=${dir(i)}`, ...NOTEBOOKS])));
+    const shards = await Promise.all([1, 2, 3].map((i) => run(["scripts/run-notebooks.ts", "--profile", "quick", "--check", "--shard", `${i}/3`, "--kernel-timeout", "180", "--set", `ARTIFACTS_DIR=${dir(i)}`, ...NOTEBOOKS])));
     shards.forEach((r, i) => assert.equal(r.code, 0, `shard ${i + 1}/3 failed:\n${r.out.slice(-4000)}`));
     const owned = [1, 2, 3].flatMap((i) => (JSON.parse(fs.readFileSync(path.join(dir(i), "executed", "quick", "summary.json"), "utf8")) as RunSummary).shard?.own ?? []);
     assert.ok(owned.includes("04-cnn-32-vs-64/cnn32") && owned.includes("04-cnn-32-vs-64/cnn64"), `04 split across shards: ${owned.join(", ")}`);
