@@ -94,7 +94,12 @@ export interface PlotlyLocation {
 }
 
 /** Where the installed plotly.js is, relative to this process's working directory. */
+let located: { cwd: string; at: PlotlyLocation } | undefined;
+
 export function plotlyLocation(): PlotlyLocation {
+  // Once per working directory: every chart asks, and the answer only changes if the kernel's folder does.
+  const cwd = process.cwd();
+  if (located?.cwd === cwd) return located.at;
   let file: string;
   try {
     file = fs.realpathSync(require.resolve("plotly.js-dist-min/plotly.min.js"));
@@ -102,7 +107,8 @@ export function plotlyLocation(): PlotlyLocation {
     throw new Error("plotly.js-dist-min is not installed; run `npm install` at the repository root");
   }
   const posix = (p: string): string => p.split(path.sep).join("/");
-  return { abs: posix(file), rel: posix(path.relative(process.cwd(), file)), home: posix(os.homedir()) };
+  located = { cwd, at: { abs: posix(file), rel: posix(path.relative(cwd, file)), home: posix(os.homedir()) } };
+  return located.at;
 }
 
 /** Options of {@link figureHtml}. */

@@ -60,7 +60,10 @@ export interface TslabJupyter {
  * tslab's jupyter module when this process is a tslab kernel, else undefined. The first call
  * inside a kernel installs the guards of this module (queued sends, cells marked failed).
  */
+let found: { key: string; jupyter: TslabJupyter } | undefined;
+
 export function tslabKernel(): TslabJupyter | undefined {
+  if (found && require.cache[found.key]?.exports === found.jupyter) return found.jupyter;
   // Look in the module cache first: inside a kernel tslab has loaded it; elsewhere we must not load
   // tslab (it pulls in its bundled TypeScript) just to find out we are not in a kernel.
   for (const key of Object.keys(require.cache)) {
@@ -68,6 +71,7 @@ export function tslabKernel(): TslabJupyter | undefined {
       const jupyter = require.cache[key]?.exports as TslabJupyter;
       queueSocketSends();
       if (jupyter.JupyterHandlerImpl) patchExecuteStatus(jupyter.JupyterHandlerImpl.prototype);
+      found = { key, jupyter };
       return jupyter;
     }
   }
