@@ -10,7 +10,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { loadModel } from "../lib/src/persist";
-import { evaluateModel, evaluateWithFlips, predictClasses, scheduledLearningRate, trainAndEvaluate, trainModel, type TrainOptions } from "../lib/src/train";
+import { evaluateModel, evaluateWithFlips, predictClasses } from "../lib/src/evaluate";
+import { scheduledLearningRate } from "../lib/src/schedules";
+import { trainModel, type TrainOptions } from "../lib/src/train";
+import { trainAndEvaluate } from "../lib/src/train-and-evaluate";
 
 let train: { xs: tf.Tensor4D; ys: tf.Tensor };
 let val: { xs: tf.Tensor4D; ys: tf.Tensor };

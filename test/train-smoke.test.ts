@@ -6,7 +6,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/src/backend/index";
 import { loadFashionMnist, toTensors } from "../lib/src/data/index";
 import { buildModel } from "../lib/src/models";
-import { evaluateModel, trainModel } from "../lib/src/train";
+import { evaluateModel } from "../lib/src/evaluate";
+import { trainModel } from "../lib/src/train";
 
 let train: { xs: tf.Tensor4D; ys: tf.Tensor };
 let heldOut: { xs: tf.Tensor4D; ys: tf.Tensor };

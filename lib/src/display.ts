@@ -13,9 +13,11 @@
  * - JupyterLab with the Plotly extension, VS Code, nteract: the application/vnd.plotly.v1+json part
  *   renders interactively regardless of trust.
  */
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { escapeHtml } from "./html";
 import { figureSvgDataUri } from "./plots/svg";
 import type { Figure, PlotlyTrace } from "./plots/types";
 import { tslabKernel, type TslabJupyter } from "./tslab-guard";
@@ -52,6 +54,31 @@ export function displayBundle(bundle: MimeBundle): boolean {
   if (typeof write !== "function") return false;
   write({ data: bundle, metadata: {}, transient: {} }, false);
   return true;
+}
+
+/** One display entry that later calls rewrite in place (Jupyter's display_id), e.g. a progress bar. */
+export interface UpdatableDisplay {
+  /** Shows `html` in the entry (replacing what it showed); false when no cell can receive it (the cell is gone). */
+  html(html: string): boolean;
+}
+
+/**
+ * A display entry in the executing cell that each {@link UpdatableDisplay.html} call overwrites, sent
+ * through the same tslab hook as {@link displayBundle}; undefined outside a tslab kernel.
+ */
+export function updatableDisplay(): UpdatableDisplay | undefined {
+  if (!inNotebook()) return undefined;
+  const id = randomBytes(8).toString("hex");
+  let update = false;
+  return {
+    html(html: string): boolean {
+      const write = tslabJupyter()?.lastWriteDisplayData;
+      if (typeof write !== "function") return false;
+      write({ data: { "text/html": html }, metadata: {}, transient: { display_id: id } }, update);
+      update = true;
+      return true;
+    },
+  };
 }
 
 let plotlySource: string | undefined;
@@ -133,10 +160,6 @@ function uniqueDivId(): string {
 /** JSON for embedding inside a <script>: "<", U+2028/9 escaped so titles cannot end the script. */
 function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 /**

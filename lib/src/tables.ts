@@ -8,6 +8,7 @@
  */
 import * as aq from "arquero";
 import { displayBundle } from "./display";
+import { escapeHtml } from "./html";
 
 /** A row of a plain table: column name → cell value. */
 export type Row = Readonly<Record<string, unknown>>;
@@ -108,10 +109,6 @@ export function toTextGrid(t: TableLike, opts: { limit?: number; digits?: number
   const shown = raw.slice(0, limit);
   const numeric = columns.map((_, c) => shown.length > 0 && shown.every((r) => r[c] === null || r[c] === undefined || typeof r[c] === "number"));
   return { columns, rows: shown.map((r) => r.map((v) => formatCell(v, opts.digits))), numeric, omitted: raw.length - shown.length };
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 /** HTML table of a grid (what notebooks show). */
