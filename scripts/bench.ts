@@ -15,7 +15,7 @@ import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { LayersModel } from "@tensorflow/tfjs";
-import { writeFileAtomic } from "../lib/src/data/atomic";
+import { writeFileAtomic } from "../lib/src/io";
 import {
   batchesFor, checkTargets, firstLine, formatTable, MODEL_LEGEND, parseBenchArgs, ratioTo, speedupOver, TARGET_BATCH, TARGETS, tensorflowReason, topKernels, USAGE,
   type BenchOptions, type BenchRow,

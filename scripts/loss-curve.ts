@@ -14,7 +14,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { writeFileAtomic } from "../lib/src/data/atomic";
+import { writeFileAtomic } from "../lib/src/io";
 
 const REPO = path.resolve(__dirname, "..");
 const CONFIGS: Record<string, Record<string, string>> = {

@@ -7,7 +7,8 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { compareNotebook, formatDiffTable, readBaseline, type NotebookCheck, type Profile, type ResultsLike } from "./runner/baseline";
+import { compareNotebook, formatDiffTable, readBaseline, type NotebookCheck, type Profile } from "./runner/baseline";
+import type { ResultsFile } from "../lib/src/results";
 import { writeJsonAtomic } from "./runner/atomic";
 import { readNotebook, writeNotebook, type Cell, type Notebook } from "./runner/nbformat";
 import { RUN_METADATA_KEY, CELL_METADATA_KEY } from "./runner/execute";
@@ -357,7 +358,7 @@ export async function merge(o: MergeOptions): Promise<number> {
   const all = [...rows, ...finalRows].sort((a, b) => files.findIndex((f) => path.basename(f, ".ipynb") === a.notebook) - files.findIndex((f) => path.basename(f, ".ipynb") === b.notebook));
   for (const row of all) {
     const resultsFile = path.join(resultsOut, `${row.notebook}.json`);
-    const results = row.status === "ok" && fs.existsSync(resultsFile) ? (JSON.parse(fs.readFileSync(resultsFile, "utf8")) as ResultsLike) : undefined;
+    const results = row.status === "ok" && fs.existsSync(resultsFile) ? (JSON.parse(fs.readFileSync(resultsFile, "utf8")) as ResultsFile) : undefined;
     const check = compareNotebook(row.notebook, results, baseline.notebooks[row.notebook], { durationSec: row.durationSec });
     if (!results && row.status === "ok") check.status = "no-results";
     if (row.status === "ok") {

@@ -6,7 +6,8 @@ import * as path from "node:path";
 import { writeAssets } from "./report/assets";
 import { pageHtml } from "./report/page";
 import { parseNotebook, renderNotebook, type NotebookStatus } from "./report/render-notebook";
-import { renderIndex, type NotebookEntry, type ResultsLike } from "./report/render-index";
+import { renderIndex, type NotebookEntry } from "./report/render-index";
+import type { ResultsFile } from "../lib/src/results";
 import { prepareTryIt, tryItBody, tryItPageWeight, writeTryItFiles, TRYIT_PAGE, TRYIT_SCRIPTS, TRYIT_STYLE, type TryItInput } from "./report/tryit";
 
 /** Where to read and write. */
@@ -94,23 +95,23 @@ function dropNonNumeric(r: Record<string, unknown>, file: string): void {
 }
 
 /** Results files (lenient: a malformed one is reported on stderr and skipped, the report still builds). */
-function readResults(dir: string): ResultsLike[] {
+function readResults(dir: string): ResultsFile[] {
   if (!fs.existsSync(dir)) return [];
-  const out: ResultsLike[] = [];
+  const out: ResultsFile[] = [];
   for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".json")).sort()) {
-    const r = readJson(path.join(dir, f)) as Partial<ResultsLike> | null;
+    const r = readJson(path.join(dir, f)) as Partial<ResultsFile> | null;
     if (!r || typeof r.notebook !== "string" || typeof r.metrics !== "object" || r.metrics === null || typeof r.backend !== "object") {
       process.stderr.write(`report: skipping ${path.join(dir, f)}: not a NotebookResults file\n`);
       continue;
     }
     dropNonNumeric(r as Record<string, unknown>, path.join(dir, f));
-    out.push(r as ResultsLike);
+    out.push(r as ResultsFile);
   }
   return out;
 }
 
 /** The run being reported: its executed notebooks, the runner's summary and the results files of that run. */
-function readRun(opts: Pick<ReportOptions, "inDir" | "resultsDir">): { files: string[]; names: string[]; summary: SummaryJson; statusOf: Map<string, NonNullable<SummaryJson["notebooks"]>[number]>; results: ResultsLike[] } {
+function readRun(opts: Pick<ReportOptions, "inDir" | "resultsDir">): { files: string[]; names: string[]; summary: SummaryJson; statusOf: Map<string, NonNullable<SummaryJson["notebooks"]>[number]>; results: ResultsFile[] } {
   if (!fs.existsSync(opts.inDir)) {
     throw new Error(`no executed notebooks at ${opts.inDir}: run the notebooks first (npm run notebooks:check or npm run reproduce), or pass --in <folder>`);
   }

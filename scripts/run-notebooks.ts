@@ -13,8 +13,8 @@ import {
   writeBaseline,
   type BaselineFile,
   type NotebookCheck,
-  type ResultsLike,
 } from "./runner/baseline";
+import type { ResultsFile } from "../lib/src/results";
 import { executeNotebook, type NotebookRun } from "./runner/execute";
 import { fmtMs, installKernelCleanup } from "./runner/kernel-client";
 import { Progress } from "./runner/progress";
@@ -81,7 +81,7 @@ export function takeRunLocks(folders: string[]): { locks: Lock[] } | { error: st
 export async function mergeBaseline(
   baselineFile: string,
   profile: RunnerOptions["profile"],
-  updates: Map<string, { results: ResultsLike; durationSec: number }>,
+  updates: Map<string, { results: ResultsFile; durationSec: number }>,
   recordedWith: BaselineFile["recordedWith"],
 ): Promise<void> {
   const lock = await lockWithin(`${baselineFile}.lock`, BASELINE_LOCK_WAIT_MS);
@@ -248,7 +248,7 @@ async function runLocked(
   const supportRows: SummaryRow[] = [];
   const checks: NotebookCheck[] = [];
   /** Baseline entries to write (--update-baseline): notebooks that ran and wrote results. */
-  const baselineUpdates = new Map<string, { results: ResultsLike; durationSec: number }>();
+  const baselineUpdates = new Map<string, { results: ResultsFile; durationSec: number }>();
   let failed = false;
   let failedCount = 0;
 
@@ -311,7 +311,7 @@ async function runLocked(
       observer,
     });
     let check: NotebookCheck | undefined;
-    let results: ResultsLike | undefined;
+    let results: ResultsFile | undefined;
     if (run.status === "ok") {
       const r = readResults(artifactsDir, name, { profile: o.profile, notBefore: notebookStart });
       results = "results" in r ? r.results : undefined;
@@ -328,7 +328,7 @@ async function runLocked(
         let base = baseline.notebooks[name];
         // A part is checked on the metrics it wrote; `npm run merge` checks the whole notebook.
         if (base && task.part !== undefined && results) {
-          base = { metrics: Object.fromEntries(Object.entries(base.metrics).filter(([k]) => k in (results as ResultsLike).metrics)) };
+          base = { metrics: Object.fromEntries(Object.entries(base.metrics).filter(([k]) => k in (results as ResultsFile).metrics)) };
         }
         check = compareNotebook(id, results, base, { strictTime: o.strictTime, timeFactor: o.timeFactor, durationSec: task.part === undefined ? run.durationSec : undefined });
         if (!results && base) check.note = "note" in r ? r.note : undefined;

@@ -84,7 +84,7 @@ test("batchNormTraining: output and every gradient equal the composed moments + 
 });
 
 test("FastBatchNorm: Keras' training output, moving statistics and inference output; survives a save and load", async () => {
-  const { FastBatchNorm } = await import("../lib/src/batch-norm-layer");
+  const { FastBatchNorm } = await import("../lib/src/layers");
   await tf.setBackend("cpu");
   const x = randomTensor([6, 5, 5, 8], 21, 2);
   const ours = new FastBatchNorm({ momentum: 0.9 });

@@ -2,8 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { FastBatchNorm } from "../lib/src/batch-norm-layer";
-import { PlainConv2D, buildModel } from "../lib/src/models";
+import { FastBatchNorm, PlainConv2D } from "../lib/src/layers";
+import { buildModel } from "../lib/src/models";
 import { disposeModel } from "../lib/src/dispose-model";
 import { TRAINING_MACS_PER_FORWARD_MAC, forwardMacsPerImage, layerMacs, modelMacsByLayer, registryTrainingMacsPerImage, trainingMacsPerImage } from "../lib/src/cost";
 

@@ -4,7 +4,8 @@ import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/src/backend/index";
-import { MODEL_NAMES, buildModel, describeModel, modelSummary, PlainConv2D, resolveModelOptions, SeededDropout } from "../lib/src/models";
+import { PlainConv2D, SeededDropout } from "../lib/src/layers";
+import { MODEL_NAMES, buildModel, describeModel, modelSummary, resolveModelOptions } from "../lib/src/models";
 
 before(async () => {
   await initBackend("wasm");

@@ -3,10 +3,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as zlib from "node:zlib";
 import {
-  classDistribution, closestPairs, confusionHeatmap, histogramCounts, imageGrid, imageStatistics, intensityHistogram, learningCurves,
-  matrixHeatmap, meanImageFigure, meanImagesByClass, modelComparison, pairwiseDistances, parallelCoordinates, perClassMetricBars,
+  classDistribution, confusionHeatmap, imageGrid, intensityHistogram, learningCurves,
+  matrixHeatmap, meanImageFigure, modelComparison, parallelCoordinates, perClassMetricBars,
   predictionGrid, sampleGrid, type HeatmapTrace, type ImageTrace, type ScatterTrace, type BarTrace,
 } from "../lib/src/plots/index";
+import { closestPairs, histogramCounts, imageStatistics, meanImagesByClass, pairwiseDistances } from "../lib/src/stats";
 
 /** Decodes our greyscale PNG data URIs independently (chunk walk + inflate + filter-0 rows). */
 function decodePngUri(uri: string): { width: number; height: number; pixels: number[] } {

@@ -4,9 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   classDistribution, confusionHeatmap, figureSvg, figureSvgDataUri, figureSize, imageGrid, intensityHistogram, learningCurves, matrixHeatmap,
-  meanImageFigure, meanImagesByClass, modelComparison, parallelCoordinates, perClassMetricBars, predictionGrid, sampleGrid,
+  meanImageFigure, modelComparison, parallelCoordinates, perClassMetricBars, predictionGrid, sampleGrid,
   type BarTrace, type Figure, type HeatmapTrace, type ScatterTrace,
 } from "../lib/src/plots/index";
+import { meanImagesByClass } from "../lib/src/stats";
 
 // ---- a tiny XML parser: checks well-formedness and returns the element tree
 

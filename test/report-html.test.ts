@@ -1,7 +1,8 @@
 // The report's escaping and HTML sanitiser: scripts, event handlers, javascript: URLs and remote images never survive.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { escapeHtml, jsonIsland, sanitizeHtml, stripAnsi } from "../scripts/report/html";
+import { escapeHtml } from "../lib/src/html";
+import { jsonIsland, sanitizeHtml, stripAnsi } from "../scripts/report/html";
 
 test("escapeHtml escapes the five special characters", () => {
   assert.equal(escapeHtml(`<a href="x">Tom & 'Jerry'</a>`), "&lt;a href=&quot;x&quot;&gt;Tom &amp; &#39;Jerry&#39;&lt;/a&gt;");

@@ -5,7 +5,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseNotebook, renderNotebook, renderOutput, renderMarkdown, renderCode, joinText, type Notebook } from "../scripts/report/render-notebook";
-import { collectModels, renderIndex, referenceTableHtml, type ResultsLike } from "../scripts/report/render-index";
+import { collectModels, renderIndex, referenceTableHtml } from "../scripts/report/render-index";
+import type { ResultsFile } from "../lib/src/results";
 import { ChartIds } from "../scripts/report/page";
 import { buildReport, parseArgs } from "../scripts/report";
 
@@ -80,7 +81,7 @@ test("a failed notebook gets a failure banner and a mark on the failing cell", (
 });
 
 test("collectModels merges models[] and flat metric keys per notebook", () => {
-  const results = JSON.parse(fs.readFileSync(path.join(FIX, "results", "02-fixture-failing.json"), "utf8")) as ResultsLike;
+  const results = JSON.parse(fs.readFileSync(path.join(FIX, "results", "02-fixture-failing.json"), "utf8")) as ResultsFile;
   const rows = collectModels([results]);
   assert.deepEqual(rows, [
     { notebook: "02-fixture-failing", model: "cnn32", valAcc: 0.85, testAcc: 0.84, trainSec: 20.5 },

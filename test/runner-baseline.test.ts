@@ -16,8 +16,8 @@ import {
   writeBaseline,
   type BaselineFile,
   type BaselineNotebook,
-  type ResultsLike,
 } from "../scripts/runner/baseline";
+import type { ResultsFile } from "../lib/src/results";
 
 const base: BaselineNotebook = {
   metrics: {
@@ -28,7 +28,7 @@ const base: BaselineNotebook = {
   durationSec: 100,
 };
 
-function results(metrics: Record<string, number>, extra: Partial<ResultsLike> = {}): ResultsLike {
+function results(metrics: Record<string, number>, extra: Partial<ResultsFile> = {}): ResultsFile {
   return { notebook: "03-cnn", profile: "quick", createdAt: new Date().toISOString(), metrics, ...extra };
 }
 
@@ -131,7 +131,7 @@ test("readResults rejects stale, foreign-profile and absent results files", () =
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-results-"));
   try {
     fs.mkdirSync(path.join(dir, "results"));
-    const write = (r: ResultsLike) => fs.writeFileSync(path.join(dir, "results", `${r.notebook}.json`), JSON.stringify(r));
+    const write = (r: ResultsFile) => fs.writeFileSync(path.join(dir, "results", `${r.notebook}.json`), JSON.stringify(r));
     write(results({ a: 1 }, { notebook: "fresh" }));
     write(results({ a: 1 }, { notebook: "old", createdAt: "2000-01-01T00:00:00.000Z" }));
     write(results({ a: 1 }, { notebook: "full", profile: "full" }));

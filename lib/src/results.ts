@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BackendInfo } from "./backend/index";
 import type { Config, ProfileName } from "./config";
-import { writeFileAtomic } from "./data/atomic";
+import { writeFileAtomic } from "./io";
 import { cleanError } from "./errors";
 import { WRITEUP_FIGURES, type WriteupId } from "./writeups";
 
@@ -35,6 +35,13 @@ export interface NotebookResults {
   metrics: Record<string, number>;
   models?: ModelResult[];
 }
+
+/**
+ * A results file as the readers outside a notebook use it (the runner's regression check, the merge of
+ * sharded runs, the report): the {@link NotebookResults} schema with what they do not need optional, so
+ * they also read older files and small hand-written fixtures. The one declaration of that shape.
+ */
+export type ResultsFile = Pick<NotebookResults, "notebook" | "profile" | "createdAt" | "durationSec" | "metrics" | "models"> & Partial<Pick<NotebookResults, "schema" | "config">> & { backend?: Partial<BackendInfo> };
 
 const NOTEBOOK_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 

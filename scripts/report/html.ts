@@ -1,11 +1,8 @@
-// HTML escaping and an allow-list sanitiser for notebook text/html outputs and rendered Markdown.
+// An allow-list sanitiser for notebook text/html outputs and rendered Markdown (escaping: lib/src/html.ts).
 // The sanitiser rebuilds the markup from tokens: only listed tags and attributes survive, so scripts,
 // event handlers, javascript: URLs, iframes and styles cannot reach the report pages.
 
-/** Escapes text for HTML element content and double-quoted attribute values. */
-export function escapeHtml(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
-}
+import { escapeHtml } from "../../lib/src/html";
 
 /** JSON for a <script type="application/json"> data island: "<" is escaped so no "</script>" can close it. */
 export function jsonIsland(value: unknown): string {

@@ -1,5 +1,6 @@
 // The HTML shell shared by the index and the notebook pages: head with local assets, navigation, chart islands.
-import { escapeHtml, jsonIsland } from "./html";
+import { escapeHtml } from "../../lib/src/html";
+import { jsonIsland } from "./html";
 import { ASSETS_DIR } from "./assets";
 
 /** A Plotly figure as stored in notebooks (application/vnd.plotly.v1+json). */

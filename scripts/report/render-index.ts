@@ -1,19 +1,9 @@
 // The index page: run facts, the results table of every model, the comparison chart, links to each
 // notebook with its status, and the write-ups' reported numbers beside ours.
-import { escapeHtml } from "./html";
+import { escapeHtml } from "../../lib/src/html";
+import type { ResultsFile } from "../../lib/src/results";
 import { chartHtml, ChartIds } from "./page";
 import { REFERENCE_NUMBERS, type ReferenceNumber } from "./reference";
-
-/** The parts of a NotebookResults file (lib/src/results.ts) the index reads. */
-export interface ResultsLike {
-  notebook: string;
-  profile: string;
-  createdAt: string;
-  durationSec?: number;
-  backend: { name: string; package?: string; versions?: Record<string, string>; threads?: number };
-  metrics: Record<string, number>;
-  models?: Array<{ name: string; params: number; trainSec: number; metrics: Record<string, number> }>;
-}
 
 /** One model row of the results table. */
 export interface ModelRow {
@@ -40,7 +30,7 @@ export interface NotebookEntry {
  * "<model>.val_acc" / ".test_acc" / ".train_sec". The first notebook to report a model wins only
  * for its own row: the same model trained in two notebooks gets two rows.
  */
-export function collectModels(results: ResultsLike[]): ModelRow[] {
+export function collectModels(results: ResultsFile[]): ModelRow[] {
   const rows: ModelRow[] = [];
   for (const r of results) {
     const byName = new Map<string, ModelRow>();
@@ -78,10 +68,10 @@ export function formatRunDate(iso: string | undefined): string {
   return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
 }
 
-function factsHtml(results: ResultsLike[], profile: string | undefined, runDate: string | undefined, totalSec: number | undefined): string {
+function factsHtml(results: ResultsFile[], profile: string | undefined, runDate: string | undefined, totalSec: number | undefined): string {
   const first = results[0];
-  const versions = first?.backend.versions ? Object.entries(first.backend.versions).map(([k, v]) => `${k} ${v}`).join(", ") : "—";
-  const backends = [...new Set(results.map((r) => `${r.backend.name}${r.backend.package ? ` (${r.backend.package})` : ""}`))].join("; ") || "—";
+  const versions = first?.backend?.versions ? Object.entries(first.backend.versions).map(([k, v]) => `${k} ${v}`).join(", ") : "—";
+  const backends = [...new Set(results.map((r) => `${r.backend?.name ?? "?"}${r.backend?.package ? ` (${r.backend.package})` : ""}`))].join("; ") || "—";
   const facts: Array<[string, string]> = [
     ["Run date", formatRunDate(runDate)],
     ["Profile", profile ?? (results.length ? [...new Set(results.map((r) => r.profile))].join(", ") : "—")],
@@ -114,7 +104,7 @@ export function comparisonFigure(rows: ModelRow[]): { data: unknown[]; layout: R
 }
 
 /** Our value for a reported number: the best matching model row's metric, if any. */
-function ours(ref: ReferenceNumber, rows: ModelRow[], results: ResultsLike[]): number | undefined {
+function ours(ref: ReferenceNumber, rows: ModelRow[], results: ResultsFile[]): number | undefined {
   if (!ref.ourModel) return undefined;
   if (ref.metric === "train_acc") {
     for (const r of results) if (r.metrics[`${ref.ourModel}.train_acc`] !== undefined) return r.metrics[`${ref.ourModel}.train_acc`];
@@ -125,7 +115,7 @@ function ours(ref: ReferenceNumber, rows: ModelRow[], results: ResultsLike[]): n
 }
 
 /** The reported-vs-ours table. */
-export function referenceTableHtml(rows: ModelRow[], results: ResultsLike[], refs: readonly ReferenceNumber[] = REFERENCE_NUMBERS): string {
+export function referenceTableHtml(rows: ModelRow[], results: ResultsFile[], refs: readonly ReferenceNumber[] = REFERENCE_NUMBERS): string {
   const body = refs
     .map((ref) => {
       const v = ours(ref, rows, results);
@@ -145,7 +135,7 @@ function tryItSection(t: { href: string; note?: string }): string {
 
 /** The index body; `hasCharts` is true when the comparison chart is present. */
 export function renderIndex(opts: {
-  results: ResultsLike[];
+  results: ResultsFile[];
   notebooks: NotebookEntry[];
   profile?: string;
   runDate?: string;

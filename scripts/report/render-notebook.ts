@@ -3,7 +3,8 @@
 import { marked } from "marked";
 import hljs from "highlight.js/lib/core";
 import typescript from "highlight.js/lib/languages/typescript";
-import { escapeHtml, sanitizeHtml, stripAnsi } from "./html";
+import { escapeHtml } from "../../lib/src/html";
+import { sanitizeHtml, stripAnsi } from "./html";
 import { chartHtml, ChartIds, type PlotlyFigure } from "./page";
 
 hljs.registerLanguage("typescript", typescript);

@@ -6,9 +6,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
-import { escapeHtml, jsonIsland } from "./html";
+import { escapeHtml } from "../../lib/src/html";
+import { jsonIsland } from "./html";
 import { ASSETS_DIR } from "./assets";
-import type { ResultsLike } from "./render-index";
+import type { ResultsFile } from "../../lib/src/results";
 
 /** File name of the page in the report folder. */
 export const TRYIT_PAGE = "tryit.html";
@@ -78,7 +79,7 @@ export interface PrepareTryItOptions {
   /** Profile of the run being reported (the model must come from the same one). */
   profile?: string;
   /** Results files of the run (notebook 11's gives the test images it evaluated and its accuracy). */
-  results: ResultsLike[];
+  results: ResultsFile[];
   /** Fashion-MNIST folder (default: FMNIST_DATA_DIR, else the committed copy). */
   dataDir?: string;
   /** tfjs backend for the reference predictions (default FMNIST_BACKEND, else auto). */

@@ -1,6 +1,6 @@
 // Atomic writes for the runner, the baseline updater and the kernelspec installer: lib's
 // writeFileAtomic (temp file beside the target, then rename), plus a JSON helper.
-import { writeFileAtomic } from "../../lib/src/data/atomic";
+import { writeFileAtomic } from "../../lib/src/io";
 
 export { writeFileAtomic };
 

@@ -2,6 +2,7 @@
 // metric by metric with per-kind tolerances, and rewrites the baseline on request.
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { ResultsFile } from "../../lib/src/results";
 import { writeJsonAtomic } from "./atomic";
 
 /** Profiles the runner knows (mirrors lib's ProfileName; the runner does not import lib so it works before a build). */
@@ -36,16 +37,6 @@ export interface BaselineFile {
   /** Where the numbers came from (backend, node version, machine), for readers. */
   recordedWith?: Record<string, unknown>;
   notebooks: Record<string, BaselineNotebook>;
-}
-
-/** The fields of a NotebookResults file (lib/src/results.ts) the check reads. */
-export interface ResultsLike {
-  notebook: string;
-  profile: string;
-  createdAt: string;
-  durationSec?: number;
-  metrics: Record<string, number>;
-  backend?: Record<string, unknown>;
 }
 
 /** Outcome of one checked metric. */
@@ -121,7 +112,7 @@ export function checkMetric(b: BaselineMetric, actual: number, strictTime = fals
  */
 export function compareNotebook(
   notebook: string,
-  results: ResultsLike | undefined,
+  results: ResultsFile | undefined,
   base: BaselineNotebook | undefined,
   opts: { strictTime?: boolean; timeFactor?: number; durationSec?: number } = {},
 ): NotebookCheck {
@@ -159,7 +150,7 @@ export function compareNotebook(
  * are kept for metrics that still exist; new metrics get {@link defaultTolerance}.
  */
 export function baselineEntryFromResults(
-  results: ResultsLike,
+  results: ResultsFile,
   profile: Profile,
   previous?: BaselineNotebook,
   durationSec?: number,
@@ -219,12 +210,12 @@ export function readResults(
   artifactsDir: string,
   notebook: string,
   opts: { profile?: Profile; notBefore?: Date } = {},
-): { results: ResultsLike } | { note: string } {
+): { results: ResultsFile } | { note: string } {
   const file = path.join(artifactsDir, "results", `${notebook}.json`);
   if (!fs.existsSync(file)) return { note: `no results file ${file}` };
-  let r: ResultsLike;
+  let r: ResultsFile;
   try {
-    r = JSON.parse(fs.readFileSync(file, "utf8")) as ResultsLike;
+    r = JSON.parse(fs.readFileSync(file, "utf8")) as ResultsFile;
   } catch (err) {
     return { note: `results file ${file} is not valid JSON (${(err as Error).message})` };
   }

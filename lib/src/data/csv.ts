@@ -3,7 +3,7 @@
  * a header `label,pixel1,…,pixel784`, then one image per line. Round-trips exactly.
  */
 import * as fs from "node:fs";
-import { writeFileAtomic } from "./atomic";
+import { writeFileAtomic } from "../io";
 import { IMAGE_SIZE, NUM_CLASSES } from "./classes";
 import type { ImageSet } from "./fashion-mnist";
 

@@ -6,4 +6,3 @@ export * from "./fashion-mnist";
 export * from "./csv";
 export * from "./split";
 export * from "./tensors";
-export { writeFileAtomic } from "./atomic";

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Config } from "../config";
 import { createRng, type Rng } from "../random";
-import { writeFileAtomic } from "./atomic";
+import { writeFileAtomic } from "../io";
 import { NUM_CLASSES } from "./classes";
 import { DATA_FILES, loadFashionMnist } from "./fashion-mnist";
 import { readChecksums } from "./integrity";

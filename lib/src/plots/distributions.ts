@@ -4,7 +4,7 @@
  */
 import { CLASS_NAMES } from "../data/classes";
 import type { ImageSource } from "./images";
-import { histogramCounts } from "./stats";
+import { histogramCounts } from "../stats";
 import type { BarTrace, Figure, ScatterTrace } from "./types";
 
 /**

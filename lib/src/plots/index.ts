@@ -2,7 +2,6 @@
 export * from "./types";
 export * from "./grid";
 export * from "./images";
-export * from "./stats";
 export * from "./distributions";
 export * from "./curves";
 export * from "./confusion";

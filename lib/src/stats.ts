@@ -1,8 +1,9 @@
 /**
- * Image statistics behind the exploration charts: mean image per class, per-image statistics
- * (mean intensity, ink fraction), and distances between class means (which classes look alike).
+ * Statistics of image sets, the numbers behind the exploration charts (usable without them): mean
+ * image per class, per-image statistics (mean intensity, ink fraction), distances between class means
+ * (which classes look alike), histogram counts.
  */
-import type { ImageSource } from "./images";
+import type { ImageSource } from "./plots/images";
 
 /** Mean image of each class (pixel values in the set's scale, 0–255), one Float64Array per class. */
 export function meanImagesByClass(set: ImageSource, numClasses = 10, indices?: ArrayLike<number>): Float64Array[] {
