@@ -20,7 +20,7 @@ function sample(notebook = "05-cnn-maxpool"): NotebookResults {
     backend: { name: "wasm", package: "@tensorflow/tfjs-backend-wasm", gpu: false, reason: "test", versions: { "tfjs-core": "4.22.0" }, threads: 1 },
     config: {
       profile: "quick", seed: 42, dataDir: "/d", artifactsDir: "/a", trainSize: 4000, valSize: 1000, testSize: 2000,
-      epochs: 2, batchSize: 32, learningRate: 0.001, backend: "wasm",
+      epochs: 2, batchSize: 32, learningRate: 0.001, backend: "wasm", wasmKernels: "fast", wasmThreads: "auto",
     },
     metrics: { "cnn_maxpool.test_acc": 0.9101, "cnn_maxpool.val_acc": 0.9152, "rows.train": 4000 },
     models: [{ name: "cnn_maxpool", params: 694282, trainSec: 31.2, metrics: { test_acc: 0.9101 } }],

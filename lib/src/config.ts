@@ -23,6 +23,10 @@ export interface Config {
   batchSize: number;
   learningRate: number;
   backend: BackendRequest;
+  /** FMNIST_WASM_KERNELS: which wasm training kernels to register (lib/src/backend/kernels/). Speed only. */
+  wasmKernels: WasmKernelSet;
+  /** FMNIST_WASM_THREADS: wasm threads, "auto" (one per core, at most 8) or 1–8. Speed only: results do not depend on it. */
+  wasmThreads: WasmThreads;
 }
 
 export const PROFILE_NAMES: readonly ProfileName[] = ["quick", "full"];
@@ -41,6 +45,8 @@ const COMMON = {
   batchSize: 32, // write-up 001's setting (and Keras' default), used by every write-up
   learningRate: 0.001, // Adam's default, which all write-ups used
   backend: "auto" as BackendRequest, // fastest available: tfjs-node-gpu > tfjs-node > wasm > cpu
+  wasmKernels: "fast" as WasmKernelSet, // ours: several times faster than upstream's; "minimal" is the benchmark's "before"
+  wasmThreads: "auto" as WasmThreads, // every core (results are the same on any thread count)
 };
 
 /** Profile defaults. Full = the write-ups' settings; quick = small enough for CI in minutes. */
@@ -74,41 +80,59 @@ export const ENV_KEYS: Readonly<Record<keyof Config, string>> = {
   batchSize: "FMNIST_BATCH_SIZE",
   learningRate: "FMNIST_LEARNING_RATE",
   backend: "FMNIST_BACKEND",
+  wasmKernels: "FMNIST_WASM_KERNELS",
+  wasmThreads: "FMNIST_WASM_THREADS",
 };
 
 /** Which wasm kernels to register: fast (default) or minimal (only what training needs; the benchmarks' "before"). */
 export const WASM_KERNEL_SETS = ["fast", "minimal"] as const;
+export type WasmKernelSet = (typeof WASM_KERNEL_SETS)[number];
 /** Highest wasm thread count: tfjs pre-creates 8 pthread workers. */
 export const MAX_WASM_THREADS = 8;
+/** Wasm threads asked for: "auto" = one per core (at most {@link MAX_WASM_THREADS}), or a count. */
+export type WasmThreads = "auto" | number;
 
-/** The wasm backend's settings: they change speed, not results, so they are not part of {@link Config}. */
+/** The wasm backend's settings as initBackend uses them: the kernel set, and the thread count with "auto" resolved. */
 export interface WasmSettings {
   /** FMNIST_WASM_THREADS: "auto" (default) = one per core, at most 8; or 1–8. */
   threads: number;
   /** FMNIST_WASM_KERNELS. */
-  kernels: (typeof WASM_KERNEL_SETS)[number];
+  kernels: WasmKernelSet;
+}
+
+function parseWasmThreads(raw: string | number, source: string): WasmThreads {
+  const text = String(raw).trim();
+  if (text === "auto") return "auto";
+  const threads = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(threads >= 1 && threads <= MAX_WASM_THREADS)) {
+    fail(`${source} = "${text}": use auto (one thread per core) or a whole number from 1 to ${MAX_WASM_THREADS}.`);
+  }
+  return threads;
+}
+
+function parseWasmKernels(raw: string | number, source: string): WasmKernelSet {
+  if (!(WASM_KERNEL_SETS as readonly unknown[]).includes(raw)) {
+    fail(`${source} = "${raw}": choose fast (default) or minimal (only what training needs; for benchmarks).`);
+  }
+  return raw as WasmKernelSet;
+}
+
+/** The wasm settings of a configuration, "auto" threads resolved for `cpus` cores. */
+export function wasmSettingsOf(cfg: Pick<Config, "wasmKernels" | "wasmThreads">, cpus: number = os.cpus().length): WasmSettings {
+  const threads = cfg.wasmThreads === "auto" ? Math.max(1, Math.min(MAX_WASM_THREADS, cpus)) : cfg.wasmThreads;
+  return { threads, kernels: cfg.wasmKernels };
 }
 
 /**
- * Reads and validates FMNIST_WASM_THREADS and FMNIST_WASM_KERNELS. Invalid values are errors
- * whichever backend is requested: under "auto" they used to be caught with wasm's real failures
- * and silently become the 6× slower cpu backend (issue 16, item 4).
+ * Reads and validates FMNIST_WASM_THREADS and FMNIST_WASM_KERNELS alone (as {@link resolveConfig}
+ * does): the wasm settings when no Config is at hand. Invalid values are errors whichever backend
+ * is requested: under "auto" they used to be caught with wasm's real failures and silently become
+ * the 6× slower cpu backend (issue 16, item 4).
  */
 export function wasmSettings(env: NodeJS.ProcessEnv = process.env, cpus: number = os.cpus().length): WasmSettings {
-  const rawThreads = (env.FMNIST_WASM_THREADS ?? "auto").trim();
-  let threads: number;
-  if (rawThreads === "auto") threads = Math.max(1, Math.min(MAX_WASM_THREADS, cpus));
-  else {
-    threads = /^\d+$/.test(rawThreads) ? Number(rawThreads) : NaN;
-    if (!(threads >= 1 && threads <= MAX_WASM_THREADS)) {
-      fail(`FMNIST_WASM_THREADS = "${rawThreads}": use auto (one thread per core) or a whole number from 1 to ${MAX_WASM_THREADS}.`);
-    }
-  }
-  const kernels = env.FMNIST_WASM_KERNELS ?? "fast";
-  if (!(WASM_KERNEL_SETS as readonly string[]).includes(kernels)) {
-    fail(`FMNIST_WASM_KERNELS = "${kernels}": choose fast (default) or minimal (only what training needs; for benchmarks).`);
-  }
-  return { threads, kernels: kernels as WasmSettings["kernels"] };
+  const wasmThreads = parseWasmThreads(env[ENV_KEYS.wasmThreads] ?? "auto", ENV_KEYS.wasmThreads);
+  const wasmKernels = parseWasmKernels(env[ENV_KEYS.wasmKernels] ?? "fast", ENV_KEYS.wasmKernels);
+  return wasmSettingsOf({ wasmThreads, wasmKernels }, cpus);
 }
 
 /** FMNIST_* variables that are not configuration but are allowed (set by the runner). */
@@ -164,6 +188,10 @@ function parseValue(key: keyof Config, raw: string | number, source: string): Co
       return path.resolve(raw);
     case "learningRate":
       return parseLearningRate(raw, source);
+    case "wasmKernels":
+      return parseWasmKernels(raw, source);
+    case "wasmThreads":
+      return parseWasmThreads(raw, source);
     default:
       return parseInteger(key, raw, source);
   }
@@ -199,7 +227,6 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, overrides: P
     if (typeof raw !== "string" && typeof raw !== "number") fail(`${key} must be a string or number, got ${typeof raw}.`);
     mutable[key] = parseValue(key, raw, key);
   }
-  wasmSettings(env); // validated here too, so a bad value fails in the parameter cell, not at initBackend
   if (cfg.trainSize + cfg.valSize > DATASET_LIMITS.trainPool) {
     fail(
       `trainSize (${cfg.trainSize}) + valSize (${cfg.valSize}) exceeds the ${DATASET_LIMITS.trainPool} training images; ` +

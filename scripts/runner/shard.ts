@@ -383,8 +383,11 @@ export interface PartResults {
   [key: string]: unknown;
 }
 
-/** Config fields that name this machine's folders: they differ between machines by design. */
-export const MACHINE_CONFIG_KEYS = ["artifactsDir", "dataDir"];
+/**
+ * Config fields that may differ between the parts of one run by design: this machine's folders, and
+ * the wasm thread count (one per notebook when several run at once; results do not depend on it).
+ */
+export const MACHINE_CONFIG_KEYS = ["artifactsDir", "dataDir", "wasmThreads"];
 
 const portableConfig = (c: Record<string, unknown> | undefined): string =>
   JSON.stringify(Object.fromEntries(Object.entries(c ?? {}).filter(([k]) => !MACHINE_CONFIG_KEYS.includes(k)).sort(([a], [b]) => a.localeCompare(b))));

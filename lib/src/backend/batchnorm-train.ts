@@ -9,97 +9,13 @@
  *
  * (σ = √(variance + ε), sums over the M values of a channel), which on wasm is one pass for the
  * two sums and one for dx. The same numbers as the composed ops within float32 rounding (the sums
- * are float64 here). Other backends run the same formula with tf ops.
+ * are float64 here). Other backends run the same formula with tf ops. The wasm kernels:
+ * kernels/batch-moments.ts and kernels/batch-norm-train-grad.ts.
  */
 import * as tf from "@tensorflow/tfjs";
-import { BATCH_NORM_GRAD_SUMS, channelGradSums } from "./batchnorm-grad";
-import { heapOffset, simdKernels } from "./simd-kernels";
-import type { HeapBackend, Info, KernelArgs } from "./kernel-runner";
-
-/** Kernel name: x [..., C] → [2, C] = [mean, variance (biased)] over every axis but the last (wasm). */
-export const BATCH_MOMENTS = "FmnistBatchMoments";
-/** Kernel name: {x, dy, mean, variance, scale} → [dx, dscale, doffset] of training-mode batch norm (wasm). */
-export const BATCH_NORM_TRAIN_GRAD = "FmnistBatchNormTrainGrad";
-
-function channelsAndRows(x: Info): { c: number; rows: number } {
-  const c = x.shape[x.shape.length - 1];
-  return { c, rows: x.shape.reduce((p, q) => p * q, 1) / c };
-}
-
-function momentsWasm(args: KernelArgs): Info {
-  const { x } = args.inputs as { x: Info };
-  const { c, rows } = channelsAndRows(x);
-  // Σx and Σx·(x − 0): one pass; the variance as E[x²] − μ² is exact enough in float64.
-  const { sDy: s1, sDyX: s2 } = channelGradSums(args.backend, x, x, new Float64Array(c));
-  const backend = args.backend as unknown as HeapBackend;
-  const out = backend.makeOutput([2, c], "float32");
-  const ov = backend.typedArrayFromHeap(out);
-  for (let k = 0; k < c; k++) {
-    const mean = s1[k] / rows;
-    ov[k] = mean;
-    ov[c + k] = Math.max(0, s2[k] / rows - mean * mean);
-  }
-  return out;
-}
-
-function trainGradWasm(args: KernelArgs): Info[] {
-  const { x, dy, mean, variance, scale } = args.inputs as { x: Info; dy: Info; mean: Info; variance: Info; scale: Info };
-  const eps = (args.attrs as unknown as { varianceEpsilon: number }).varianceEpsilon;
-  const backend = args.backend as unknown as HeapBackend;
-  const { c, rows } = channelsAndRows(x);
-  const mu = Float64Array.from(backend.typedArrayFromHeap(mean));
-  const { sDy: s1, sDyX: s2 } = channelGradSums(args.backend, x, dy, mu);
-  const dx = backend.makeOutput(x.shape, "float32");
-  const dScale = backend.makeOutput([c], "float32");
-  const dOffset = backend.makeOutput([c], "float32");
-  const params = backend.makeOutput([4 * c], "float32");
-  try {
-    // Views after every makeOutput: growing the heap detaches earlier ones.
-    const v = backend.typedArrayFromHeap(variance);
-    const g = backend.typedArrayFromHeap(scale);
-    const pv = backend.typedArrayFromHeap(params);
-    const ds = backend.typedArrayFromHeap(dScale);
-    const dof = backend.typedArrayFromHeap(dOffset);
-    for (let k = 0; k < c; k++) {
-      const inv = 1 / Math.sqrt(v[k] + eps);
-      const a = g[k] * inv;
-      pv[k] = mu[k];
-      pv[c + k] = a;
-      pv[2 * c + k] = (-a * inv * inv * s2[k]) / rows;
-      pv[3 * c + k] = (-a * s1[k]) / rows;
-      ds[k] = s2[k] * inv;
-      dof[k] = s1[k];
-    }
-    const simd = simdKernels(args.backend);
-    if (simd && c % 4 === 0) {
-      simd.batchNormInputGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dx), rows, c, heapOffset(backend, params));
-    } else {
-      const xv = backend.typedArrayFromHeap(x);
-      const dyv = backend.typedArrayFromHeap(dy);
-      const dxv = backend.typedArrayFromHeap(dx);
-      const p = backend.typedArrayFromHeap(params);
-      for (let r = 0, base = 0; r < rows; r++, base += c) {
-        for (let k = 0; k < c; k++) {
-          dxv[base + k] = dyv[base + k] * p[c + k] + ((xv[base + k] - p[k]) * p[2 * c + k] + p[3 * c + k]);
-        }
-      }
-    }
-  } finally {
-    backend.disposeData(params.dataId);
-  }
-  return [dx, dScale, dOffset];
-}
-
-/** Registers the two wasm kernels (when the wasm backend is present). Idempotent. */
-export function registerBatchNormTrainingKernels(): void {
-  if (!tf.findBackendFactory("wasm")) return;
-  if (!tf.getKernel(BATCH_MOMENTS, "wasm")) {
-    tf.registerKernel({ kernelName: BATCH_MOMENTS, backendName: "wasm", kernelFunc: momentsWasm as unknown as tf.KernelFunc });
-  }
-  if (!tf.getKernel(BATCH_NORM_TRAIN_GRAD, "wasm")) {
-    tf.registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: "wasm", kernelFunc: trainGradWasm as unknown as tf.KernelFunc });
-  }
-}
+import { BATCH_MOMENTS } from "./kernels/batch-moments";
+import { BATCH_NORM_GRAD_SUMS } from "./kernels/batch-norm-grad-sums";
+import { BATCH_NORM_TRAIN_GRAD } from "./kernels/batch-norm-train-grad";
 
 function useWasmKernels(x: tf.Tensor): boolean {
   return x.dtype === "float32" && tf.getBackend() === "wasm" && tf.getKernel(BATCH_NORM_TRAIN_GRAD, "wasm") !== undefined &&

@@ -2,38 +2,14 @@
  * Adam with one fused update per variable on wasm. tfjs 4.22's Adam runs about ten elementwise
  * kernels per variable and step, each allocating and traversing a full-size tensor; on the
  * 64-filter CNN's 5.5 M parameters that was a quarter of the training step. The fused step is one
- * WebAssembly SIMD pass (simd-kernels.ts) doing the same float32 operations in the same order, so
+ * WebAssembly SIMD pass (kernels/adam-step.ts) doing the same float32 operations in the same order, so
  * results are bit for bit those of tf.train.adam. Without the SIMD loops (or on another backend)
  * the upstream update runs unchanged: a JavaScript version of this loop was measured slower than
  * upstream (55 vs 37 ms per step on the 64-filter CNN) and is not kept.
  */
 import * as tf from "@tensorflow/tfjs";
-import { heapOffset, simdKernels } from "./simd-kernels";
-import type { HeapBackend } from "./kernel-runner";
-
-/** Kernel name of the fused Adam step (wasm only). */
-export const ADAM_STEP = "FmnistAdamStep";
-
-type KernelArgs = Parameters<tf.KernelFunc>[0];
-interface StepAttrs { beta1: number; beta2: number; oneMinusAccBeta1: number; oneMinusAccBeta2: number; epsilon: number; learningRate: number }
-
-/** value, m, v, gradient → [new value, new m, new v], exactly as AdamOptimizer.applyGradients computes them. */
-function adamStepWasm(args: KernelArgs): tf.TensorInfo[] {
-  const simd = simdKernels(args.backend);
-  if (!simd) throw new Error(`${ADAM_STEP} needs the WebAssembly SIMD loops, which are not loaded.`);
-  const { value, m, v, gradient } = args.inputs as Record<"value" | "m" | "v" | "gradient", tf.TensorInfo>;
-  const a = args.attrs as unknown as StepAttrs;
-  const backend = args.backend as unknown as HeapBackend;
-  const outs = [backend.makeOutput(value.shape, "float32"), backend.makeOutput(value.shape, "float32"), backend.makeOutput(value.shape, "float32")];
-  const at = (t: tf.TensorInfo): number => heapOffset(backend, t);
-  const len = value.shape.reduce((p, q) => p * q, 1);
-  // The scalars as tfjs makes them: JS doubles turned into float32 tensors (the call rounds f32 parameters).
-  simd.adam(
-    at(value), at(m), at(v), at(gradient), at(outs[0]), at(outs[1]), at(outs[2]), len,
-    a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.oneMinusAccBeta1, a.oneMinusAccBeta2, a.epsilon, -a.learningRate,
-  );
-  return outs;
-}
+import { ADAM_STEP, type AdamStepAttrs } from "./kernels/adam-step";
+import { simdKernels } from "./simd-kernels";
 
 /** The private state of tf.AdamOptimizer this subclass drives (same fields, same life cycle). */
 interface AdamState {
@@ -73,7 +49,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         const m = s.accumulatedFirstMoment[i].variable;
         const v = s.accumulatedSecondMoment[i].variable;
         if (value.dtype !== "float32" || gradient.dtype !== "float32") throw new Error(`Adam: variable ${name} is ${value.dtype}; only float32 is trained`);
-        const attrs: StepAttrs = { beta1: this.beta1, beta2: this.beta2, oneMinusAccBeta1, oneMinusAccBeta2, epsilon: this.epsilon, learningRate: this.learningRate };
+        const attrs: AdamStepAttrs = { beta1: this.beta1, beta2: this.beta2, oneMinusAccBeta1, oneMinusAccBeta2, epsilon: this.epsilon, learningRate: this.learningRate };
         const [p2, m2, v2] = tf.engine().runKernel(ADAM_STEP, { value, m, v, gradient }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
         m.assign(m2);
         v.assign(v2);
@@ -83,12 +59,5 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       s.accBeta2.assign(tf.mul(s.accBeta2, this.beta2));
     });
     this.incrementIterations();
-  }
-}
-
-/** Registers the fused step on wasm (idempotent; a no-op when wasm or its SIMD loops are not loaded). */
-export function registerFusedAdam(): void {
-  if (tf.findBackendFactory("wasm") && simdKernels() && !tf.getKernel(ADAM_STEP, "wasm")) {
-    tf.registerKernel({ kernelName: ADAM_STEP, backendName: "wasm", kernelFunc: adamStepWasm as unknown as tf.KernelFunc });
   }
 }

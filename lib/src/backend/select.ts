@@ -7,15 +7,9 @@
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
-import type { BackendRequest, WasmSettings } from "../config";
-import { BACKEND_REQUESTS, wasmSettings } from "../config";
-import { registerBatchNormGradient } from "./batchnorm-grad";
-import { registerBatchNormTrainingKernels } from "./batchnorm-train";
-import { registerFusedAdam } from "./fused-adam";
-import { loadSimdKernels, sharedSimdModule } from "./simd-kernels";
-import { startTileHelpers } from "./tile-helpers";
-import { setTiledConvThreads } from "./tiled-conv";
-import { registerWasmTrainingKernels } from "./wasm-kernels";
+import type { BackendRequest, Config, WasmSettings } from "../config";
+import { BACKEND_REQUESTS, wasmSettings, wasmSettingsOf } from "../config";
+import { registerWasmTrainingKernels, startWasmKernelLoops } from "./kernels/registry";
 import { prepareWasmThreads, unrefWasmWorkers } from "./wasm-threads";
 
 /**
@@ -84,10 +78,6 @@ async function useWasm(reason: string, settings: WasmSettings): Promise<BackendI
   wasm.setWasmPaths(`${dist}${path.sep}`);
   const set = settings.kernels;
   registerWasmTrainingKernels(set);
-  if (set === "fast") {
-    registerBatchNormGradient();
-    registerBatchNormTrainingKernels();
-  }
   const wanted = settings.threads;
   let threadNote = "";
   let prepared: ReturnType<typeof prepareWasmThreads>;
@@ -109,23 +99,10 @@ async function useWasm(reason: string, settings: WasmSettings): Promise<BackendI
     prepared?.restore();
   }
   if (prepared) unrefWasmWorkers();
-  setTiledConvThreads(wasm.getThreadsCount());
-  let loops = "off";
-  if (set === "fast") {
-    const failure = await loadSimdKernels(tf.backend());
-    if (failure) threadNote += `; ${failure}`;
-    else {
-      loops = "simd";
-      registerFusedAdam();
-      // The convolution tiles use every thread: helpers over the shared memory of the threaded build.
-      const shared = sharedSimdModule();
-      const threads = wasm.getThreadsCount();
-      if (shared && threads > 1) {
-        const helperFailure = await startTileHelpers(threads - 1, shared.module, shared.memory);
-        if (helperFailure) threadNote += `; ${helperFailure}`;
-      }
-    }
-  }
+  // The SIMD loops, the kernels that need them and the convolution helper threads (kernels/registry.ts).
+  const started = await startWasmKernelLoops(set, tf.backend(), wasm.getThreadsCount());
+  threadNote += started.notes;
+  const loops = started.loops;
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
   const info: BackendInfo = {
     name: "wasm",
@@ -151,16 +128,19 @@ const INSTALL_HINT =
 
 /**
  * Initialises TensorFlow.js on the requested backend (argument, else FMNIST_BACKEND, else
- * "auto") and prints one line saying what was chosen and why. Calling it again with the
- * same request returns the same info.
- * @example const backend = await initBackend(cfg.backend);
+ * "auto") and prints one line saying what was chosen and why. Given a Config, its backend and
+ * wasm settings (wasmKernels, wasmThreads) are used; given a backend name, the wasm settings come
+ * from FMNIST_WASM_KERNELS and FMNIST_WASM_THREADS (validated by config.ts either way). Calling it
+ * again with the same request returns the same info.
+ * @example const backend = await initBackend(cfg); // or initBackend(cfg.backend)
  */
-export async function initBackend(request?: BackendRequest): Promise<BackendInfo> {
-  const req = (request ?? process.env.FMNIST_BACKEND ?? "auto") as BackendRequest;
+export async function initBackend(request?: BackendRequest | Pick<Config, "backend" | "wasmKernels" | "wasmThreads">): Promise<BackendInfo> {
+  const fromConfig = typeof request === "object" ? request : undefined;
+  const req = ((fromConfig ? fromConfig.backend : request) ?? process.env.FMNIST_BACKEND ?? "auto") as BackendRequest;
   if (!BACKEND_REQUESTS.includes(req)) throw new Error(`Unknown backend "${req}"; choose one of ${BACKEND_REQUESTS.join(", ")}.`);
   // Before anything loads, and whatever the request: a bad wasm setting must never pass for an
   // unavailable backend (under "auto" it used to become a silent cpu fallback).
-  const settings = wasmSettings();
+  const settings = fromConfig ? wasmSettingsOf(fromConfig) : wasmSettings();
   if (current && currentRequest === req) return current;
   let info: BackendInfo;
   switch (req) {
