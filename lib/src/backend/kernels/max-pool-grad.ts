@@ -143,7 +143,7 @@ function maxPoolGrad(args: KernelArgs): Info {
  * The common case (2×2 windows, stride 2, no padding). Windows do not overlap, so every element of dx
  * is written exactly once (the window's gradient to the first maximum in row-major order, 0 to the
  * other three); only a last odd row or column, which no window covers, is zero-filled. The same loop
- * runs as WebAssembly SIMD (simd-kernels.ts) when C is a multiple of 4; this is the fallback.
+ * runs as WebAssembly SIMD (MAX_POOL_GRAD_2X2 above) when C is a multiple of 4; this is the fallback.
  */
 function maxPoolGrad2x2(xv: Float32Array, dyv: Float32Array, dx: Float32Array, n: number, h: number, w: number, c: number, oh: number, ow: number): void {
   const row = w * c;
