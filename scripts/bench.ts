@@ -49,7 +49,8 @@ async function worker(spec: WorkerSpec): Promise<void> {
   const tf = await import("@tensorflow/tfjs");
   const fm = await import("../lib/src/index");
   const emit = (r: WorkerResult): void => void process.stdout.write(`@@ ${JSON.stringify(r)}\n`);
-  const request = spec.backend.startsWith("wasm") ? "wasm" : spec.backend;
+  // Columns are backends with a setting: wasm-2t, wasm-minimal, tensorflow-1t, tensorflow-2t.
+  const request = spec.backend.startsWith("wasm") ? "wasm" : spec.backend.replace(/-\d+t$/, "");
   let info;
   try {
     info = await fm.initBackend(request as Parameters<typeof fm.initBackend>[0]);
@@ -89,14 +90,15 @@ async function worker(spec: WorkerSpec): Promise<void> {
   const model = build();
   const xs = tf.randomNormal([bs, 28, 28, 1], 0, 1, "float32", 7);
   const ys = tf.tidy(() => tf.floor(tf.randomUniform([bs], 0, 10, "float32", 8)));
-  // trainOnBatch reads the loss back, so each step has finished when its promise resolves.
+  // trainOnBatch reads the loss back, so each step has finished when its promise resolves. On webgpu
+  // the warm-up steps also compile every shader (the timed steps reuse them).
   for (let i = 0; i < spec.warmup!; i++) await model.trainOnBatch(xs, ys);
   const t0 = performance.now();
   for (let i = 0; i < spec.steps!; i++) await model.trainOnBatch(xs, ys);
   const ms = (performance.now() - t0) / spec.steps!;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   emit({
-    row: { model: k, backend: spec.backend, batch: bs, threads: info.threads || 1, warmup: spec.warmup, steps: spec.steps, msPerStep: ms, samplesPerSec: (bs * 1000) / ms, peakRssMb },
+    row: { model: k, backend: spec.backend, batch: bs, threads: info.threads || Number(/-(\d+)t$/.exec(spec.backend)?.[1] ?? 1), warmup: spec.warmup, steps: spec.steps, msPerStep: ms, samplesPerSec: (bs * 1000) / ms, peakRssMb },
   });
   if (spec.profile) {
     const t1 = performance.now();
@@ -178,6 +180,10 @@ function main(argv: string[]): number {
     if (b === "wasm") Object.assign(env, { FMNIST_WASM_KERNELS: "fast", FMNIST_WASM_THREADS: "1" });
     else if (b === "wasm-2t") Object.assign(env, { FMNIST_WASM_KERNELS: "fast", FMNIST_WASM_THREADS: "2" });
     else if (b === "wasm-minimal") Object.assign(env, { FMNIST_WASM_KERNELS: "minimal", FMNIST_WASM_THREADS: "1" });
+    else if (b.startsWith("tensorflow-")) {
+      // TensorFlow's own thread pools (read by libtensorflow when its context is created).
+      Object.assign(env, { TF_NUM_INTRAOP_THREADS: b.slice("tensorflow-".length, -1), TF_NUM_INTEROP_THREADS: "1" });
+    }
     return env;
   };
   // "wasm-2t": the same kernels on the threaded XNNPACK build with two threads (both cores here).
@@ -190,12 +196,28 @@ function main(argv: string[]): number {
     else {
       tensorflowStatus = "available";
       backendInfo.tensorflow = probe.find((p) => p.info)?.info;
-      backends.push("tensorflow");
+      backends.push(...(os.cpus().length >= 2 ? ["tensorflow-1t", "tensorflow-2t"] : ["tensorflow-1t"]));
     }
   } catch (err) {
     tensorflowStatus = `not available: probe failed (${firstLine((err as Error).message)})`;
   }
   console.log(`tensorflow (tfjs-node): ${tensorflowStatus}`);
+  // webgpu when an adapter exists (a hardware one; FMNIST_WEBGPU_ADAPTER=software for Mesa's on the CPU).
+  let webgpuSoftware = false;
+  try {
+    const probe = runWorker({ backend: "webgpu", probe: true }, envFor("webgpu"));
+    const un = probe.find((p) => p.unavailable)?.unavailable;
+    if (un) console.log(`webgpu: not available: ${firstLine(un.replace(/^Backend "webgpu" was requested but /, ""))}`);
+    else {
+      const info = probe.find((p) => p.info)?.info as { reason?: string; adapter?: { software?: boolean } } | undefined;
+      backendInfo.webgpu = info;
+      webgpuSoftware = Boolean(info?.adapter?.software);
+      console.log(`webgpu: ${info?.reason ?? "available"}${webgpuSoftware ? " (a software adapter: correctness only, at most 5 timed batches)" : ""}`);
+      backends.push("webgpu");
+    }
+  } catch (err) {
+    console.log(`webgpu: not available: probe failed (${firstLine((err as Error).message)})`);
+  }
   if (o.cpu) backends.push("cpu");
 
   const torch = findTorch();
@@ -212,6 +234,10 @@ function main(argv: string[]): number {
     for (const batch of o.batchSizes) {
       for (const b of backends) {
         const n = batchesFor(b, o);
+        if (b === "webgpu") {
+          n.warmup = Math.max(1, n.warmup); // shader compilation stays out of the timed steps
+          if (webgpuSoftware) n.steps = Math.min(n.steps, 5);
+        }
         // Torch right after wasm, so the compared pair is measured back to back.
         const ourJob: Job = {
           label: `model ${model} · ${b} · batch ${batch} (${n.warmup} warm-up + ${n.steps} timed)`,

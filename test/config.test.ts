@@ -35,7 +35,7 @@ test("invalid input is rejected with the valid choices or range", () => {
     [{ FMNIST_EPOCHS: "2.5" }, /whole number/],
     [{ FMNIST_LEARNING_RATE: "0" }, /learningRate must be a number greater than 0/],
     [{ FMNIST_LEARNING_RATE: "abc" }, /FMNIST_LEARNING_RATE = "abc"/],
-    [{ FMNIST_BACKEND: "gpu" }, /unknown backend; choose one of auto, tensorflow-gpu, tensorflow, wasm, cpu/],
+    [{ FMNIST_BACKEND: "gpu" }, /unknown backend; choose one of auto, tensorflow-gpu, tensorflow, webgpu, wasm, cpu/],
     [{ FMNIST_EPOCS: "3" }, /unknown environment variable FMNIST_EPOCS; valid ones are FMNIST_PROFILE, .*FMNIST_EPOCHS/],
     [{ FMNIST_TEST_SIZE: "20000" }, /testSize must be a whole number from 10 to 10000/],
     [{ FMNIST_TRAIN_SIZE: "55000", FMNIST_VAL_SIZE: "10000" }, /exceeds the 60000 training images/],

@@ -8,7 +8,7 @@ import * as path from "node:path";
 /** Named sets of defaults. */
 export type ProfileName = "quick" | "full";
 /** Which TensorFlow.js backend to use; "auto" picks the fastest that loads. */
-export type BackendRequest = "auto" | "tensorflow-gpu" | "tensorflow" | "wasm" | "cpu";
+export type BackendRequest = "auto" | "tensorflow-gpu" | "tensorflow" | "webgpu" | "wasm" | "cpu";
 
 /** Everything a notebook needs to know to reproduce its numbers. */
 export interface Config {
@@ -30,7 +30,7 @@ export interface Config {
 }
 
 export const PROFILE_NAMES: readonly ProfileName[] = ["quick", "full"];
-export const BACKEND_REQUESTS: readonly BackendRequest[] = ["auto", "tensorflow-gpu", "tensorflow", "wasm", "cpu"];
+export const BACKEND_REQUESTS: readonly BackendRequest[] = ["auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"];
 
 /** Both lib/src (tests via tsx) and lib/dist (notebooks) sit two levels below the repository. */
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
@@ -44,7 +44,7 @@ const COMMON = {
   artifactsDir: path.join(REPO_ROOT, "artifacts"), // splits, models, results; gitignored build output
   batchSize: 32, // write-up 001's setting (and Keras' default), used by every write-up
   learningRate: 0.001, // Adam's default, which all write-ups used
-  backend: "auto" as BackendRequest, // fastest available: tfjs-node-gpu > tfjs-node > wasm > cpu
+  backend: "auto" as BackendRequest, // fastest available: tfjs-node-gpu > tfjs-node > webgpu (hardware adapter) > wasm > cpu
   wasmKernels: "fast" as WasmKernelSet, // ours: several times faster than upstream's; "minimal" is the benchmark's "before"
   wasmThreads: "auto" as WasmThreads, // every core (results are the same on any thread count)
 };
@@ -136,7 +136,7 @@ export function wasmSettings(env: NodeJS.ProcessEnv = process.env, cpus: number 
 }
 
 /** FMNIST_* variables that are not configuration but are allowed (set by the runner). */
-const OTHER_ALLOWED_ENV = new Set(["FMNIST_UNDER_TEST", "FMNIST_NOTEBOOK", "FMNIST_PROGRESS", "FMNIST_WASM_KERNELS", "FMNIST_WASM_THREADS"]);
+const OTHER_ALLOWED_ENV = new Set(["FMNIST_UNDER_TEST", "FMNIST_NOTEBOOK", "FMNIST_PROGRESS", "FMNIST_WASM_KERNELS", "FMNIST_WASM_THREADS", "FMNIST_WEBGPU_ADAPTER"]);
 
 type IntKey = "seed" | "trainSize" | "valSize" | "testSize" | "epochs" | "batchSize";
 const INT_RANGES: Record<IntKey, [number, number]> = {

@@ -6,7 +6,7 @@
 /** One measured configuration: a (model, backend, batch size) trained in its own process. */
 export interface BenchRow {
   model: number;
-  /** "wasm", "wasm-2t", "wasm-minimal", "cpu", "tensorflow", "pytorch-1t", "pytorch-2t". */
+  /** "wasm", "wasm-2t", "wasm-minimal", "cpu", "tensorflow-1t", "tensorflow-2t", "webgpu", "pytorch-1t", "pytorch-2t". */
   backend: string;
   batch: number;
   threads: number;
@@ -132,7 +132,7 @@ function sps(x: number): string {
 }
 
 /** Display order of our columns within one (model, batch); PyTorch rows follow by thread count. */
-const BACKEND_ORDER = ["wasm", "wasm-2t", "wasm-minimal", "tensorflow", "cpu"];
+const BACKEND_ORDER = ["wasm", "wasm-2t", "wasm-minimal", "tensorflow", "tensorflow-1t", "tensorflow-2t", "webgpu", "cpu"];
 
 /** The result table as aligned text: our rows, then PyTorch's, each ordered by model, batch and backend. */
 export function formatTable(rows: BenchRow[], torchRows: BenchRow[]): string {

@@ -1,6 +1,6 @@
 /**
  * Chooses and initialises the TensorFlow.js backend: tfjs-node-gpu (when it loads and sees a
- * GPU), tfjs-node, wasm, then cpu. A forced backend that cannot load is an error, never a
+ * GPU), tfjs-node, webgpu on a hardware adapter (webgpu.ts), wasm, then cpu. A forced backend that cannot load is an error, never a
  * silent fallback; "auto" falls back only past backends that cannot load, and says so in the
  * backend line. Invalid FMNIST_WASM_* settings are errors under every request.
  */
@@ -11,6 +11,8 @@ import type { BackendRequest, Config, WasmSettings } from "../config";
 import { BACKEND_REQUESTS, wasmSettings, wasmSettingsOf } from "../config";
 import { registerWasmTrainingKernels, startWasmKernelLoops } from "./kernels/registry";
 import { prepareWasmThreads, unrefWasmWorkers } from "./wasm-threads";
+import type { WebGpuAdapterInfo } from "./webgpu";
+import { WebGpuUnavailableError, adapterLine, hardwareGpuPossible, startWebGpu, webgpuAdapterSetting } from "./webgpu";
 
 /**
  * The wasm backend itself could not start (its .wasm files missing or refused by this Node):
@@ -21,13 +23,15 @@ class WasmUnavailableError extends Error {}
 
 /** What was chosen, and why; recorded with every result. */
 export interface BackendInfo {
-  name: "tensorflow" | "wasm" | "cpu";
+  name: "tensorflow" | "webgpu" | "wasm" | "cpu";
   /** The npm package that provides it. */
   package: string;
   gpu: boolean;
   reason: string;
   versions: Record<string, string>;
   threads: number;
+  /** webgpu only: the adapter it runs on. */
+  adapter?: WebGpuAdapterInfo;
 }
 
 let current: BackendInfo | undefined;
@@ -45,6 +49,29 @@ function tryNative(pkg: "@tensorflow/tfjs-node" | "@tensorflow/tfjs-node-gpu"): 
   // override); only a registered "tensorflow" backend proves the native binding loaded.
   if (!tf.findBackendFactory("tensorflow")) return { error: `${pkg} resolved to a package without native TensorFlow` };
   return {};
+}
+
+/**
+ * Whether node_modules/@tensorflow/tfjs-node is the real package (npm run native) rather than npm
+ * ci's alias of plain tfjs; read from its package.json, without loading it.
+ */
+function realTfjsNodeInstalled(): boolean {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (require("@tensorflow/tfjs-node/package.json") as { name?: string }).name === "@tensorflow/tfjs-node";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * tfjs-node switches tfjs to its backend when it first loads, and danfojs-node loads it: with the
+ * native build installed, a notebook that chose another backend and then imports danfo would
+ * silently continue on "tensorflow". Loading it before the chosen backend is set makes that import
+ * a no-op (costs the library's load time, about a second, only where npm run native was run).
+ */
+function settleNative(): void {
+  if (realTfjsNodeInstalled()) tryNative("@tensorflow/tfjs-node");
 }
 
 function gpuVisible(): boolean {
@@ -115,6 +142,11 @@ async function useWasm(reason: string, settings: WasmSettings): Promise<BackendI
   return info;
 }
 
+async function useWebGpu(adapter: WebGpuAdapterInfo, reason: string): Promise<BackendInfo> {
+  const v = { ...versions("@tensorflow/tfjs-backend-webgpu"), ...versions("webgpu") };
+  return { name: "webgpu", package: "@tensorflow/tfjs-backend-webgpu", gpu: !adapter.software, reason: `${reason}; adapter ${adapterLine(adapter)}`, versions: v, threads: 0, adapter };
+}
+
 async function useNative(gpu: boolean, reason: string): Promise<BackendInfo> {
   await tf.setBackend("tensorflow");
   await tf.ready();
@@ -141,6 +173,7 @@ export async function initBackend(request?: BackendRequest | Pick<Config, "backe
   // Before anything loads, and whatever the request: a bad wasm setting must never pass for an
   // unavailable backend (under "auto" it used to become a silent cpu fallback).
   const settings = fromConfig ? wasmSettingsOf(fromConfig) : wasmSettings();
+  const adapterKind = webgpuAdapterSetting();
   if (current && currentRequest === req) return current;
   let info: BackendInfo;
   switch (req) {
@@ -157,7 +190,17 @@ export async function initBackend(request?: BackendRequest | Pick<Config, "backe
       info = await useNative(false, "requested");
       break;
     }
+    case "webgpu":
+      settleNative();
+      try {
+        info = await useWebGpu(await startWebGpu(adapterKind), `requested (FMNIST_WEBGPU_ADAPTER=${adapterKind})`);
+      } catch (err) {
+        if (err instanceof WebGpuUnavailableError) throw new Error(`Backend "webgpu" was requested but ${err.message}`);
+        throw err;
+      }
+      break;
     case "wasm":
+      settleNative();
       try {
         info = await useWasm("requested", settings);
       } catch (err) {
@@ -166,6 +209,7 @@ export async function initBackend(request?: BackendRequest | Pick<Config, "backe
       }
       break;
     case "cpu":
+      settleNative();
       await tf.setBackend("cpu");
       await tf.ready();
       info = { name: "cpu", package: "@tensorflow/tfjs-backend-cpu", gpu: false, reason: "requested", versions: versions("@tensorflow/tfjs-backend-cpu"), threads: 1 };
@@ -181,8 +225,20 @@ export async function initBackend(request?: BackendRequest | Pick<Config, "backe
         info = await useNative(false, gpuTry.error ? "auto: tfjs-node loaded" : "auto: tfjs-node-gpu loaded but sees no GPU");
         break;
       }
+      // A hardware adapter only: a software one (llvmpipe, lavapipe) is far slower than wasm.
+      const possible = hardwareGpuPossible();
+      let gpuNote = possible.why;
+      if (possible.possible) {
+        try {
+          info = await useWebGpu(await startWebGpu("hardware"), `auto: native TensorFlow unavailable (${cpuTry.error})`);
+          break;
+        } catch (err) {
+          if (!(err instanceof WebGpuUnavailableError)) throw err;
+          gpuNote = err.message;
+        }
+      }
       try {
-        info = await useWasm(`auto: native TensorFlow unavailable (${cpuTry.error})`, settings);
+        info = await useWasm(`auto: native TensorFlow unavailable (${cpuTry.error}); webgpu: ${gpuNote}`, settings);
       } catch (err) {
         // Only a wasm backend that cannot start falls back; anything else is a real error.
         if (!(err instanceof WasmUnavailableError)) throw err;
@@ -202,6 +258,7 @@ export async function initBackend(request?: BackendRequest | Pick<Config, "backe
   current = info;
   currentRequest = req;
   console.log(`TensorFlow.js backend: ${info.name} (${info.package}${info.gpu ? ", GPU" : ""}; ${info.reason})`);
+  if (info.name === "webgpu") console.log("  webgpu: tensors live on the GPU; read them with await t.data() / t.array() (dataSync/arraySync fail in Node)");
   return info;
 }
 
