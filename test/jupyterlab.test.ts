@@ -293,6 +293,18 @@ function chartCellsOf(s: NotebookSnapshot): number[] {
   return s.cells.filter((c) => c.type === "code" && /\bfm\.show\(/.test(c.source)).map((c) => c.index);
 }
 
+/**
+ * A training cell's source with its epochs set to `n`: its `epochs: cfg.epochs` option replaced, or an
+ * `{ epochs: n }` options argument added to its `ex.train("<model>", data)` call (which takes the profile's epochs).
+ */
+function withEpochs(cell: CellSummary, n: number): string {
+  const option = /epochs:\s*cfg\.epochs/;
+  if (option.test(cell.source)) return cell.source.replace(option, `epochs: ${n}`);
+  const call = /(\.train\(\s*"[\w-]+",\s*data)\s*\)/;
+  if (call.test(cell.source)) return cell.source.replace(call, `$1, { epochs: ${n} })`);
+  throw new Error(`${describeCell(cell)} has neither \`epochs: cfg.epochs\` nor an \`ex.train("…", data)\` call to set the epochs in; its source:\n${cell.source}`);
+}
+
 function findCell(s: NotebookSnapshot, re: RegExp, what: string): CellSummary {
   const c = s.cells.find((x) => x.type === "code" && re.test(x.source));
   if (!c) throw new Error(`${s.path}: no code cell matches ${re} (${what})`);
@@ -469,11 +481,9 @@ test("JupyterLab 4 in Chromium: run all, re-run, interrupt, save, reload (notebo
     });
 
     // Re-run the cnn32 training cell with epochs changed to 1 (after Run All, whose last cell freed memory), then its chart.
-    const train32 = findCell(s, /trainAndEvaluate\(\s*(model32\b|"cnn32")/, "the cnn32 training cell");
+    const train32 = findCell(s, /(trainAndEvaluate|\.train)\(\s*(model32\b|"cnn32")/, "the cnn32 training cell");
     const curves32 = findCell(s, /learningCurves\(\s*run32\b/, "the cnn32 learning curves");
-    const epochsRe = /epochs:\s*cfg\.epochs/;
-    assert.match(train32.source, epochsRe, `${describeCell(train32)} has no \`epochs: cfg.epochs\` to edit; its source:\n${train32.source}`);
-    await setSource(page, train32.index, train32.source.replace(epochsRe, "epochs: 1"));
+    await setSource(page, train32.index, withEpochs(train32, 1));
     s = await runCell(page, train32.index, `${NB04}: re-running the cnn32 training cell with epochs: 1`);
     const retrain = s.cells[train32.index];
     s = await runCell(page, curves32.index, `${NB04}: re-running the cnn32 learning-curves cell`);
@@ -494,13 +504,13 @@ test("JupyterLab 4 in Chromium: run all, re-run, interrupt, save, reload (notebo
     });
 
     // Interrupt the cnn64 training cell (4 epochs) while its progress shows epoch 2.
-    const train64 = findCell(s, /trainAndEvaluate\(\s*(model64\b|"cnn64")/, "the cnn64 training cell");
+    const train64 = findCell(s, /(trainAndEvaluate|\.train)\(\s*(model64\b|"cnn64")/, "the cnn64 training cell");
     const nextAfter64 = s.cells.find((c) => c.type === "code" && c.index > train64.index)!;
-    assert.match(train64.source, epochsRe, `${describeCell(train64)} has no \`epochs: cfg.epochs\` to edit; its source:\n${train64.source}`);
+    const train64With4 = withEpochs(train64, 4);
     allowed04.add(train64.index);
     const modelDir = path.join(artifacts, "models", "cnn64");
     const modelBefore = hashFolder(modelDir);
-    await setSource(page, train64.index, train64.source.replace(epochsRe, "epochs: 4"));
+    await setSource(page, train64.index, train64With4);
     await selectCell(page, train64.index);
     await command(page, "notebook:run-cell");
     // Epoch 2 reached (or the cell ended first, or a timeout): a failure here fails the interrupt checks, not the rest.

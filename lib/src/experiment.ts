@@ -130,7 +130,7 @@ export async function experiment(notebook: string, opts: ExperimentOptions = {})
   const parts = opts.parts ? notebookParts(opts.parts.parameter, opts.parts.values, env) : undefined;
   const cfg = resolveConfig(parts ? parts.env : env, opts.overrides);
   resultsPath(notebook, cfg.artifactsDir); // validates the name
-  const backend = await initBackend(cfg.backend);
+  const backend = await initBackend(cfg); // its backend request and wasm settings
   let loaded: StudyData | undefined;
 
   const splitId = (data: object): string => {
