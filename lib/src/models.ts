@@ -57,7 +57,7 @@ export interface TrainingHint {
   augment?: { shift: number; flip: boolean; rotate: number };
   /** Epochs the model is meant to be trained for under the full profile (default: the profile's). */
   epochs?: number;
-  /** Learning-rate schedule (same shape as train.ts's `LearningRateSchedule`). */
+  /** Learning-rate schedule (same shape as schedules.ts's `LearningRateSchedule`). */
   learningRateSchedule?: { kind: "cosine"; minFactor?: number };
 }
 
