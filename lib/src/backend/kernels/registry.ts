@@ -33,23 +33,27 @@ import { meanKernel, sumKernel } from "./sum-mean";
 
 export type { WasmKernelSet } from "./kernel";
 
-/** Every wasm kernel of ours, in registration order. */
+/**
+ * Every wasm kernel of ours. Registration order does not matter (each name is registered once per set);
+ * this order puts the loops into the SIMD module in the order they were first written, so the module
+ * assembles to the same binary as the hand-written text it replaced.
+ */
 export const WASM_KERNELS: readonly WasmKernelDef[] = [
-  conv2dBackpropFilterKernel, // fast
-  conv2dBackpropFilterMinimalKernel, // minimal
-  conv2dBackpropInputKernel,
-  batchMatMulKernel,
   maxPoolGradKernel,
   sumKernel,
   meanKernel,
-  fusedBatchNormKernel,
-  identityKernel,
-  conv2dKernel,
-  fusedConv2dKernel,
   batchNormGradSumsKernel,
+  fusedBatchNormKernel,
   batchMomentsKernel,
   batchNormTrainGradKernel,
-  adamStepKernel, // after the SIMD loops loaded
+  adamStepKernel, // registered once the SIMD loops loaded
+  conv2dKernel,
+  fusedConv2dKernel,
+  conv2dBackpropInputKernel,
+  conv2dBackpropFilterKernel, // fast
+  conv2dBackpropFilterMinimalKernel, // minimal: the only kernel of that set
+  batchMatMulKernel,
+  identityKernel,
 ];
 
 /** Names of the wasm kernels that ours add or replace (the "fast" set). */
