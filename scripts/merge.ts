@@ -1,6 +1,6 @@
 // `npm run merge -- --out DIR SHARD_DIR...`: combines the artifacts folders of a sharded run (`--shard I/N` on N
 // machines) into one artifacts tree, as if one machine had run every notebook: executed notebooks (a split
-// notebook's parts merged into one), results files (parts merged), models, splits. Then it runs the plan's final
+// notebook's parts merged into one), results files (parts merged), models, splits, stored search trials. Then it runs the plan's final
 // stage (notebooks that read every other notebook's results, e.g. 11-evaluation) on the merged tree, checks every
 // notebook against the baseline as a single run would, and writes one summary.json, which `npm run report` reads.
 // It refuses, naming the difference, shards that do not belong together.
@@ -15,6 +15,8 @@ import { RUN_METADATA_KEY, CELL_METADATA_KEY } from "./runner/execute";
 import { mergePartResults, partResultsPath, planShards, unitId, type PartResults } from "./runner/shard";
 import { formatSummary, keyMetrics, type RunSummary, type SummaryRow } from "./runner/summary";
 import { selectNotebooks, takeRunLocks } from "./run-notebooks";
+import { deterministicPart, listStoredSearches, searchDir } from "../lib/src/search-store";
+import type { TrialResult } from "../lib/src/tuning";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -270,6 +272,25 @@ export async function merge(o: MergeOptions): Promise<number> {
         } else {
           fs.mkdirSync(path.dirname(to), { recursive: true });
           fs.writeFileSync(to, text);
+        }
+      }
+    }
+    // Stored search trials (notebook 10's, npm run search's): one file per trial, the same result wherever it was
+    // trained; copied so that notebook 10 re-run on the merged tree reads its trials instead of training them.
+    for (const s of shards) {
+      for (const [id, files] of listStoredSearches(s.dir)) {
+        for (const file of [path.join(searchDir(s.dir, id), "search.json"), ...files]) {
+          if (!fs.existsSync(file)) continue;
+          const to = path.join(searchDir(o.out, id), path.basename(file));
+          if (fs.existsSync(to)) {
+            const [a, b] = [file, to].map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as { result?: TrialResult });
+            if (a.result && b.result && deterministicPart(a.result) !== deterministicPart(b.result)) {
+              throw new MergeRefusal(`stored trial ${path.basename(file)} of search ${id} differs between shards (${s.dir}): the same trial must give the same result.`);
+            }
+          } else {
+            fs.mkdirSync(path.dirname(to), { recursive: true });
+            fs.writeFileSync(to, fs.readFileSync(file));
+          }
         }
       }
     }

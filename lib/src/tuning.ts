@@ -114,22 +114,49 @@ export interface SearchOptions {
   /** Early-stopping patience on validation loss. */
   patience: number;
   seed: number;
-  /** Called after each trial (for a live table in the notebook). */
-  onTrial?: (result: TrialResult, index: number, total: number) => void;
+  /** Called after each trial (for a live table in the notebook); `from.stored` when it was read from the store, not trained. */
+  onTrial?: (result: TrialResult, index: number, total: number, from: { stored: boolean; file?: string }) => void;
   progress?: "auto" | "lines" | "none";
+  /**
+   * Where trial results are kept (search-store.ts): a trial found there is read instead of trained, and each
+   * trained trial is written there as soon as it finishes, so an interrupted search loses at most the trial it was in.
+   */
+  store?: TrialStoreLike;
+  /** Only these trial ids (one machine's share of a wider search); the others are skipped. */
+  only?: readonly number[];
+  /** Listen for SIGINT (stop after the current batch) outside a notebook too. Default: only in a notebook. */
+  listenForInterrupts?: boolean;
+}
+
+/** What {@link runSearch} needs of a trial store (implemented by search-store.ts's TrialStore). */
+export interface TrialStoreLike {
+  read(trial: Trial): { result: TrialResult } | undefined;
+  write(result: TrialResult): string;
+  readonly dir: string;
 }
 
 /**
  * Trains every trial on `data.train`, scores it on `data.val` at its best epoch (early
  * stopping on validation loss, best weights restored), and returns the results in trial
- * order. Every model is disposed.
+ * order. Every model is disposed. With a store, stored trials are read, not trained, and new ones stored.
  */
 export async function runSearch(trials: Trial[], data: Required<TrainData>, opts: SearchOptions): Promise<TrialResult[]> {
+  const selected = opts.only ? trials.filter((t) => opts.only!.includes(t.id)) : trials;
+  if (opts.only) {
+    const unknown = opts.only.filter((id) => !trials.some((t) => t.id === id));
+    if (unknown.length > 0) throw new Error(`runSearch: no trial with id ${unknown.join(", ")} among trials ${trials.map((t) => t.id).join(", ")}.`);
+  }
   // One interrupt scope for the whole search: a kernel interrupt ends the search, not just one trial.
   return withInterrupts(async (scope) => {
     const results: TrialResult[] = [];
-    for (const [i, t] of trials.entries()) {
+    for (const [i, t] of selected.entries()) {
       if (scope.requested) break;
+      const stored = opts.store?.read(t);
+      if (stored) {
+        results.push(stored.result);
+        opts.onTrial?.(stored.result, i, selected.length, { stored: true });
+        continue;
+      }
       const model = buildModel(opts.model, { optimizer: t.optimizer, learningRate: t.learningRate, filters: t.filters, dropout: t.dropout, seed: opts.seed });
       try {
         const h = await trainModel(model, data, {
@@ -143,15 +170,19 @@ export async function runSearch(trials: Trial[], data: Required<TrainData>, opts
         if (scope.requested) break; // the interrupted trial is not a result
         const b = h.bestEpoch - 1;
         const r: TrialResult = { ...t, valAcc: h.val_acc[b], valLoss: h.val_loss[b], trainLoss: h.loss[b], epochsRun: h.epochsRun, bestEpoch: h.bestEpoch, trainSec: h.trainSec, samplesPerSec: h.samplesPerSec };
+        const file = opts.store?.write(r);
         results.push(r);
-        opts.onTrial?.(r, i, trials.length);
+        opts.onTrial?.(r, i, selected.length, { stored: false, file });
       } finally {
         disposeModel(model);
       }
     }
-    if (scope.requested) console.log(`search interrupted after ${results.length} of ${trials.length} trial(s); the results so far are returned`);
+    if (scope.requested) {
+      const kept = opts.store ? ` (each one also kept in ${opts.store.dir}: running the search again continues from there)` : "";
+      console.log(`search interrupted after ${results.length} of ${selected.length} trial(s); the results so far are returned${kept}`);
+    }
     return results;
-  }, { listen: inNotebook() });
+  }, { listen: opts.listenForInterrupts ?? inNotebook() });
 }
 
 /** What ranking and planning may read about a trial: its id and validation scores (no time fields). */
@@ -364,4 +395,19 @@ export function planFinalTraining<T extends TrialScores & Pick<Trial, "batchSize
   });
   const winner = results.find((r) => r.id === plan.winnerId)!;
   return { ...plan, winner, summary: describePlan(plan) };
+}
+
+/** The study's target for the `best` model: this test accuracy (single pass) within this many minutes of training on a 2-core machine. */
+export const STUDY_TARGET: Readonly<{ testAcc: number; trainMinutes: number }> = Object.freeze({ testAcc: 0.93, trainMinutes: 20 });
+
+/**
+ * One line comparing a final run with {@link STUDY_TARGET}. Reports only: the measured time is compared here, after
+ * the fact, and never decides anything that is trained.
+ */
+export function describeTarget(testAcc: number, trainSec: number, profile: string): string {
+  const minutes = trainSec / 60;
+  const t = STUDY_TARGET;
+  const head = `study target ${(100 * t.testAcc).toFixed(1)}% test accuracy in under ${t.trainMinutes} min of training`;
+  if (testAcc >= t.testAcc && minutes < t.trainMinutes) return `${head}: reached (${(100 * testAcc).toFixed(2)}% in ${minutes.toFixed(1)} min)`;
+  return `${head}: not reached (${(100 * testAcc).toFixed(2)}% in ${minutes.toFixed(1)} min${profile === "full" ? "" : "; the quick profile is a smoke test"})`;
 }
