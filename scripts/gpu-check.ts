@@ -1,7 +1,8 @@
 /**
  * npm run gpu:check: is WebGPU usable here, and does it train like the cpu backend? Prints the
- * adapter, runs the training-equivalence check (model 1 = cnn_maxpool and `best`, a few steps
- * from the same start weights, losses within 1e-4 relative of cpu's), then the bench rows of
+ * adapter, runs the training-equivalence check of test/backend-equivalence.test.ts (model 1 =
+ * cnn_maxpool with Adam and `best` with SGD, a few steps from the same start weights, losses within
+ * 1e-4 relative of cpu's), then the bench rows of
  * webgpu beside wasm. Exits 1 on a mismatch, 2 when no adapter is available.
  *
  *   npm run gpu:check                 # a hardware adapter (a GPU with a Vulkan/Metal/D3D12 driver)
@@ -10,14 +11,14 @@
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { LOSS_RTOL, compare, runEquivalenceWorker } from "./backends/equivalence";
+import { EQUIVALENCE_CASES, LOSS_RTOL, compare, cpuReference, runEquivalenceWorker } from "./backends/equivalence";
 
-const USAGE = "usage: npm run gpu:check [-- --software] [--no-bench] [--steps N]";
+const USAGE = "usage: npm run gpu:check [-- --software] [--no-bench] [--steps N (default: the test's, 3)]";
 
 function main(argv: string[]): number {
   let software = process.env.FMNIST_WEBGPU_ADAPTER === "software";
   let bench = true;
-  let steps = 3;
+  let steps = 0;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--software") software = true;
@@ -39,15 +40,17 @@ function main(argv: string[]): number {
   const env: NodeJS.ProcessEnv = { ...process.env, FMNIST_WEBGPU_ADAPTER: software ? "software" : "hardware" };
   let failed = false;
   const rows: string[] = [];
-  for (const model of ["cnn_maxpool", "best"]) {
-    const gpu = runEquivalenceWorker({ backend: "webgpu", model, steps, batch: 32 }, env);
+  for (const c0 of EQUIVALENCE_CASES) {
+    const spec = { ...c0, steps: steps || c0.steps };
+    const model = spec.model;
+    const gpu = runEquivalenceWorker({ ...spec, backend: "webgpu" }, env);
     if (gpu.unavailable) {
       console.error(`webgpu is not available: ${gpu.unavailable}`);
       return 2;
     }
     if (rows.length === 0) console.log(`adapter: ${gpu.adapter}\nbackend line: ${gpu.backendLine}\n`);
-    const cpu = runEquivalenceWorker({ backend: "cpu", model, steps, batch: 32 }, env);
-    const c = compare(model, "webgpu", cpu.losses!, gpu.losses!);
+    const cpu = { losses: cpuReference(spec, env) };
+    const c = compare(model, "webgpu", cpu.losses, gpu.losses!);
     failed ||= !c.ok;
     rows.push(`${model.padEnd(12)} ${c.ok ? "OK      " : "MISMATCH"} largest relative loss difference ${c.maxRelDiff.toExponential(2)} (allowed ${LOSS_RTOL}); ` +
       `cpu ${cpu.losses!.map((x) => x.toFixed(5)).join(" ")} | webgpu ${gpu.losses!.map((x) => x.toFixed(5)).join(" ")}; ` +

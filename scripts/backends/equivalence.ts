@@ -9,6 +9,9 @@
  * registered backends) affects another.
  */
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
 /** Losses must agree within this relative difference (issue 18). */
@@ -19,6 +22,8 @@ export interface EquivalenceSpec {
   model: string;
   steps: number;
   batch: number;
+  /** Model options on top of seed 1, e.g. { optimizer: "sgd" }. */
+  options?: { optimizer?: "adam" | "sgd" | "rmsprop"; learningRate?: number };
 }
 
 export interface WorkerOutput {
@@ -38,9 +43,19 @@ export interface Comparison {
   ok: boolean;
 }
 
+/**
+ * What is compared: model 1 with Adam as the registry builds it over two updates, and `best` over
+ * one SGD update (Adam's first updates turn last-digit gradient differences into ±lr steps, and
+ * later updates flip ReLU/max-pool ties; measured in test/backend-equivalence.test.ts).
+ */
+export const EQUIVALENCE_CASES: ReadonlyArray<Omit<EquivalenceSpec, "backend">> = [
+  { model: "cnn_maxpool", steps: 3, batch: 32 },
+  { model: "best", steps: 2, batch: 16, options: { optimizer: "sgd" } },
+];
+
 const WORKER = __filename;
 
-/** Runs one backend's steps in a child process; `unavailable` when the backend cannot start. */
+/** Runs one backend's steps in a child process (steps 0: only starts it); `unavailable` when the backend cannot start. */
 export function runEquivalenceWorker(spec: EquivalenceSpec, env: NodeJS.ProcessEnv = process.env, timeoutMs = 15 * 60_000): WorkerOutput {
   const childEnv = { ...env };
   delete childEnv.FMNIST_BACKEND;
@@ -57,6 +72,42 @@ export function runEquivalenceWorker(spec: EquivalenceSpec, env: NodeJS.ProcessE
     throw new Error(`equivalence worker for ${spec.backend}/${spec.model} gave no result (${why}):\n${(r.stderr ?? "").split("\n").slice(-15).join("\n")}`);
   }
   return JSON.parse(line.slice(3)) as WorkerOutput;
+}
+
+/** Hash of every file under lib/src: a cached cpu reference is used only for the exact same library. */
+function libraryHash(): string {
+  const h = createHash("sha256");
+  const walk = (dir: string): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith(".ts")) h.update(p).update(fs.readFileSync(p));
+    }
+  };
+  walk(path.resolve(__dirname, "..", "..", "lib", "src"));
+  return h.digest("hex").slice(0, 16);
+}
+
+/**
+ * The cpu backend's losses for a spec. The pure-JS backend takes minutes for `best` on a loaded
+ * 2-core machine, so the result is kept in the temp folder, keyed by the spec and a hash of the
+ * library's sources; a change to lib/src recomputes it.
+ */
+export function cpuReference(spec: Omit<EquivalenceSpec, "backend">, env: NodeJS.ProcessEnv = process.env): number[] {
+  const key = createHash("sha256").update(JSON.stringify({ ...spec, lib: libraryHash() })).digest("hex").slice(0, 20);
+  const file = path.join(os.tmpdir(), `fmnist-equivalence-cpu-${key}.json`);
+  try {
+    const cached = JSON.parse(fs.readFileSync(file, "utf8")) as { losses: number[] };
+    if (Array.isArray(cached.losses) && cached.losses.length === spec.steps) return cached.losses;
+  } catch {
+    // not cached yet
+  }
+  const out = runEquivalenceWorker({ ...spec, backend: "cpu" }, env, 30 * 60_000);
+  if (!out.losses) throw new Error(`cpu reference for ${spec.model}: ${out.unavailable ?? "no losses"}`);
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify({ spec, losses: out.losses }));
+  fs.renameSync(tmp, file);
+  return out.losses;
 }
 
 /** Largest relative difference of the per-step losses. */
@@ -87,17 +138,20 @@ async function worker(spec: EquivalenceSpec): Promise<void> {
   } catch (err) {
     return emit({ unavailable: (err as Error).message.split("\n")[0] });
   }
+  const backendLine = `${info.name} (${info.package}; ${info.reason})`;
+  const adapter = info.adapter ? `${info.adapter.device || info.adapter.description} (${info.adapter.software ? "software" : "hardware"}, ${info.adapter.api})` : undefined;
+  if (spec.steps === 0) return emit({ backendLine, adapter, losses: [] }); // a probe: does it start?
   // The start weights: made on cpu from the model's seeded initialisers, copied to this backend.
   const start = await (async () => {
     if (spec.backend === "cpu") return undefined;
     await tf.setBackend("cpu");
-    const m = buildModel(spec.model, { seed: 1 });
+    const m = buildModel(spec.model, { seed: 1, ...spec.options });
     const ws = await Promise.all(m.getWeights().map(async (w) => ({ shape: w.shape, values: await w.data() })));
     m.dispose();
     await tf.setBackend(info.name);
     return ws;
   })();
-  const model = buildModel(spec.model, { seed: 1 });
+  const model = buildModel(spec.model, { seed: 1, ...spec.options });
   if (start) model.setWeights(start.map((w) => tf.tensor(w.values, w.shape, "float32")));
   const set = loadFashionMnist("train");
   const losses: number[] = [];
@@ -112,8 +166,7 @@ async function worker(spec: EquivalenceSpec): Promise<void> {
     losses.push(Array.isArray(out) ? out[0] : out);
     tf.dispose([xs, ys, labels]);
   }
-  const backendLine = `${info.name} (${info.package}; ${info.reason})`;
-  emit({ backendLine, adapter: info.adapter ? `${info.adapter.device || info.adapter.description} (${info.adapter.software ? "software" : "hardware"}, ${info.adapter.api})` : undefined, losses, msPerStep });
+  emit({ backendLine, adapter, losses, msPerStep });
 }
 
 if (process.argv[2] === "--worker") {
