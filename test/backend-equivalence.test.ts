@@ -41,7 +41,9 @@ for (const backend of BACKENDS) {
       if (out.unavailable) {
         unavailable.set(backend, out.unavailable);
         if (ci && expected.has(backend)) assert.fail(`CI expects the ${backend} backend (CI_EXPECT_BACKENDS="${[...expected].join(" ")}", installed by .ci/run) but it is unavailable: ${out.unavailable}`);
-        const how = backend === "webgpu" ? "install Mesa's EGL/GLES (README \"Backends and GPUs\")" : "run npm run native";
+        const how = backend === "tensorflow" ? "run npm run native"
+          : env.FMNIST_WEBGPU_ADAPTER === "software" ? "install Mesa's EGL/GLES (README \"Backends and GPUs\")"
+          : "a GPU with a Vulkan/Metal/D3D12 driver, or FMNIST_WEBGPU_ADAPTER=software";
         console.log(`SKIPPED ${backend}: ${out.unavailable} (to test it: ${how})`);
         t.skip(`${backend} unavailable: ${out.unavailable}`);
         return;
