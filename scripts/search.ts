@@ -13,7 +13,8 @@ import { describeModel } from "../lib/src/models";
 import { loadStudyData } from "../lib/src/study-data";
 import { parseTrials, planSearchShards, prepareSearch, trialTrainingMacs } from "../lib/src/search";
 import { deterministicPart, listStoredSearches, readTrialFile, searchDir, type StoredSearch, type StoredTrial } from "../lib/src/search-store";
-import { planFinalTraining, planRows, runSearch, type TrialResult } from "../lib/src/tuning";
+import { runSearch, type TrialResult } from "../lib/src/tuning";
+import { planFinalTraining, planRows } from "../lib/src/training-plan";
 import { resolveShard, type ShardSpec } from "./runner/shard";
 import { readProvenance } from "./runner/provenance";
 

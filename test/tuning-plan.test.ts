@@ -7,10 +7,11 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/src/backend/index";
 import { loadFashionMnist, balancedSubset, toTensors } from "../lib/src/data/index";
+import { DEFAULT_SEARCH_SPACE, runSearch, sampleTrials, type TrialResult } from "../lib/src/tuning";
 import {
-  DEFAULT_SEARCH_SPACE, FULL_PROFILE_COMPUTE_BUDGET, epochMacs, epochsInComputeBudget, planFinalTraining, planTraining, runSearch, sampleTrials,
-  type CandidatePlan, type ComputeBudget, type FinalTrainingOptions, type PlanCandidate, type PlanRules, type TrainingPlan, type TrialResult,
-} from "../lib/src/tuning";
+  FULL_PROFILE_COMPUTE_BUDGET, epochMacs, epochsInComputeBudget, planFinalTraining, planTraining,
+  type CandidatePlan, type ComputeBudget, type FinalTrainingOptions, type PlanCandidate, type PlanRules, type TrainingPlan,
+} from "../lib/src/training-plan";
 
 const ROOT = path.join(__dirname, "..");
 
@@ -21,12 +22,10 @@ const noTimeFields: [NoTimeFields<PlanCandidate>, NoTimeFields<ComputeBudget>, N
 
 test("no planning type has a time field, and no planning code reads a measured time or a clock", () => {
   assert.deepEqual(noTimeFields, [true, true, true, true, true, true]);
-  const tuning = fs.readFileSync(path.join(ROOT, "lib/src/tuning.ts"), "utf8");
-  const marker = tuning.indexOf("// Planning the final training.");
-  assert.ok(marker > 0, "tuning.ts marks where planning starts");
-  const planning = tuning.slice(marker).split("\n").filter((l) => !/^\s*(\/\/|\*|\/\*\*)/.test(l)).join("\n"); // code, not comments
+  const source = fs.readFileSync(path.join(ROOT, "lib/src/training-plan.ts"), "utf8");
+  const planning = source.split("\n").filter((l) => !/^\s*(\/\/|\*|\/\*\*)/.test(l)).join("\n"); // code, not comments
   const cost = fs.readFileSync(path.join(ROOT, "lib/src/cost.ts"), "utf8");
-  for (const [name, src] of [["tuning.ts (planning)", planning], ["cost.ts", cost]] as const) {
+  for (const [name, src] of [["training-plan.ts", planning], ["cost.ts", cost]] as const) {
     for (const word of ["samplesPerSec", "trainSec", "Date.now", "performance.now", "hrtime", "new Date"]) {
       assert.ok(!src.includes(word), `${name} mentions ${word}`);
     }

@@ -65,8 +65,11 @@ export { trainRandomForest, trainLinearSvm, ZALANDO_BENCHMARK } from "./classica
 export type { ByteClassifier, RandomForestOptions, LinearSvmOptions, LinearSvm } from "./classical";
 
 // Tuning: the random search and the deterministic plan of the final training.
-export { spaceSize, sampleTrials, runSearch, bestTrial, describePlan, planRows, planFinalTraining, describeTarget, STUDY_TARGET, DEFAULT_SEARCH_SPACE } from "./tuning";
-export type { SearchSpace, Trial, TrialResult, SearchOptions, TrainingPlan, FinalTrainingOptions } from "./tuning";
+export { spaceSize, sampleTrials, runSearch, bestTrial, DEFAULT_SEARCH_SPACE } from "./tuning";
+export type { SearchSpace, Trial, TrialResult, SearchOptions } from "./tuning";
+export { describePlan, planRows, planFinalTraining } from "./training-plan";
+export { describeTarget, STUDY_TARGET } from "./study-target";
+export type { TrainingPlan, FinalTrainingOptions } from "./training-plan";
 // The search's setup: the profile's budget, notebook 10's FMNIST_TRIALS, the trial store (search.ts, search-store.ts).
 export { SEARCH_BUDGETS, TRIALS_PARAMETER, searchParameters, searchBudget, prepareSearch } from "./search";
 export type { SearchBudget, PreparedSearch } from "./search";

@@ -38,8 +38,9 @@ export { displayBundle, figureSummary, PLOTLY_MIME, updatableDisplay, plotlyJsSo
 export type { MimeBundle, UpdatableDisplay, PlotlyLocation } from "./display";
 
 // Tuning: the pieces of the final-training plan.
-export { epochMacs, epochsInComputeBudget, planTraining, FULL_PROFILE_COMPUTE_BUDGET } from "./tuning";
-export type { TrialScores, PlanCandidate, ComputeBudget, PlanRules, CandidatePlan } from "./tuning";
+export { epochMacs, epochsInComputeBudget, planTraining, FULL_PROFILE_COMPUTE_BUDGET } from "./training-plan";
+export type { PlanCandidate, ComputeBudget, PlanRules, CandidatePlan } from "./training-plan";
+export type { TrialScores } from "./tuning";
 
 // Saving and results: paths, validation, the write-ups' figures as results read them.
 export { modelDir } from "./persist";

@@ -12,7 +12,8 @@ import { balancedSubset, type Split } from "./data/split";
 import type { ImageSet } from "./data/fashion-mnist";
 import { toTensors, type TensorData } from "./data/tensors";
 import { libraryFingerprint, sha256, spaceFingerprint, TrialStore, type SearchKey } from "./search-store";
-import { DEFAULT_SEARCH_SPACE, FULL_PROFILE_COMPUTE_BUDGET, epochMacs, sampleTrials, spaceSize, type SearchSpace, type Trial } from "./tuning";
+import { DEFAULT_SEARCH_SPACE, sampleTrials, spaceSize, type SearchSpace, type Trial } from "./tuning";
+import { FULL_PROFILE_COMPUTE_BUDGET, epochMacs } from "./training-plan";
 
 /** How much searching a profile does. */
 export interface SearchBudget {
