@@ -43,12 +43,14 @@ test("initBackend rejects invalid wasm settings under every request, auto includ
   }
 });
 
-// A child in which the wasm backend's files cannot be found: a genuinely unavailable backend.
+// A child in which the wasm backend's files cannot be found: a genuinely unavailable backend. Native
+// TensorFlow is hidden too, as on a machine without it (after npm run native, auto would pick it).
 const NO_WASM_CHILD = `
 const Module = require("node:module");
 const resolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
   if (String(request).endsWith("tfjs-backend-wasm.wasm")) throw new Error("Cannot find module '" + request + "' (removed by the test)");
+  if (["@tensorflow/tfjs-node", "@tensorflow/tfjs-node-gpu"].some((p) => request === p || String(request).startsWith(p + "/"))) throw new Error("Cannot find module '" + request + "' (hidden by the test)");
   return resolve.call(this, request, ...rest);
 };
 const { initBackend } = require(${JSON.stringify(path.join(__dirname, "..", "lib", "src", "backend", "index.ts"))});
