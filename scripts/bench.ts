@@ -121,7 +121,8 @@ function tail(s: string, n = 12): string {
 }
 
 function runWorker(spec: WorkerSpec, env: NodeJS.ProcessEnv): WorkerResult[] {
-  const timeout = spec.backend === "cpu" ? CHILD_TIMEOUT_MS.cpu : CHILD_TIMEOUT_MS.default;
+  // cpu, and webgpu on a software adapter (seconds per step for model 3), get the long limit.
+  const timeout = spec.backend === "cpu" || spec.backend === "webgpu" ? CHILD_TIMEOUT_MS.cpu : CHILD_TIMEOUT_MS.default;
   const r = spawnSync(process.execPath, ["--import", "tsx", __filename, "--worker", JSON.stringify(spec)], {
     cwd: REPO, env, encoding: "utf8", maxBuffer: 64 << 20, timeout, killSignal: "SIGKILL",
   });
