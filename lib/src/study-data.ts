@@ -26,6 +26,15 @@ export interface StudyData {
   dispose(): void;
 }
 
+/**
+ * Indices into the official test set of the images the notebooks evaluate on: all of them when `testSize`
+ * covers the set, else a class-balanced subset seeded by `cfg.seed` (npm run reference hands these to Keras).
+ */
+export function studyTestIndices(cfg: Pick<Config, "testSize" | "seed">, testLabels: ArrayLike<number>): number[] {
+  const all = Array.from({ length: testLabels.length }, (_, i) => i);
+  return cfg.testSize >= testLabels.length ? all : balancedSubset(testLabels, all, cfg.testSize, cfg.seed);
+}
+
 let last: { key: string; data: StudyData } | undefined;
 
 /**
@@ -39,8 +48,7 @@ export function loadStudyData(cfg: Config, opts: { oneHot?: boolean } = {}): Stu
   if (last && last.key === key && !last.data.train.xs.isDisposed) return last.data;
   const trainSet = loadFashionMnist("train", { dataDir: cfg.dataDir });
   const testSet = loadFashionMnist("test", { dataDir: cfg.dataDir });
-  const allTest = Array.from({ length: testSet.count }, (_, i) => i);
-  const testIndices = cfg.testSize >= testSet.count ? allTest : balancedSubset(testSet.labels, allTest, cfg.testSize, cfg.seed);
+  const testIndices = studyTestIndices(cfg, testSet.labels);
   const train = toTensors(trainSet, split.trainIndices, opts);
   const val = toTensors(trainSet, split.valIndices, opts);
   const test = toTensors(testSet, testIndices, opts);
