@@ -59,7 +59,7 @@ function main(argv: string[]): number {
   }
   if (bench) {
     console.log("\nbench (model 1 and 3, batch 32): webgpu beside wasm");
-    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "bench.ts"), "--models", "1,3", "--batch-sizes", "32", "--batches", software ? "5" : "20"], { stdio: "inherit", env });
+    const r = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, "bench.ts"), "--models", "1,3", "--batch-sizes", "32", "--batches", software ? "5" : "20", "--no-peers"], { stdio: "inherit", env });
     if (r.status !== 0) {
       console.error(`the bench failed (exit ${r.status ?? r.signal})`);
       failed = true;
