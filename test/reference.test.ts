@@ -22,9 +22,8 @@ import {
   parseReferenceArgs,
   probeKerasPython,
   REFERENCE_RUNS,
+  readmeMarkers,
   replaceReadmeBlock,
-  README_BEGIN,
-  README_END,
   UsageError,
   writeUpFigure,
 } from "../scripts/reference";
@@ -123,10 +122,13 @@ test("table: ours from this profile's results else the baseline, Keras's beside,
   assert.equal(writeUpFigure("cnn_deeper"), "–");
 });
 
-test("README block: replaced between the markers, refused without them", () => {
-  const readme = `# x\n${README_BEGIN}\nold\n${README_END}\nrest\n`;
-  assert.equal(replaceReadmeBlock(readme, "new"), `# x\n${README_BEGIN}\nnew\n${README_END}\nrest\n`);
-  assert.throws(() => replaceReadmeBlock("# x\n", "new"), /no .* block/);
+test("README block: the profile's table replaced between its markers, refused without them", () => {
+  const q = readmeMarkers("quick");
+  const f = readmeMarkers("full");
+  const readme = `# x\n${q.begin}\nold\n${q.end}\n${f.begin}\nfull\n${f.end}\nrest\n`;
+  assert.equal(replaceReadmeBlock(readme, "quick", "new"), `# x\n${q.begin}\nnew\n${q.end}\n${f.begin}\nfull\n${f.end}\nrest\n`);
+  assert.throws(() => replaceReadmeBlock("# x\n", "quick", "new"), /no .* block/);
+  assert.match(q.begin, /--profile quick --table-only/);
 });
 
 test("missing Python or TensorFlow: an error saying how to install, nothing created with --no-install", () => {
