@@ -23,6 +23,8 @@ export interface ReportOptions {
    * try-it page is written (buildReportWithTryIt prepares it; `npm run report` always does).
    */
   tryIt?: TryItInput;
+  /** Keras's results folder (npm run reference); default: <resultsDir>/../reference/keras-<profile>/results. */
+  kerasResultsDir?: string;
 }
 
 /** What was written: page file names (relative to outDir) and their sizes in bytes. */
@@ -203,7 +205,10 @@ export function buildReport(opts: ReportOptions): ReportSummary {
       tryIt = "data" in t ? { file: TRYIT_PAGE, pageWeightBytes: tryItPageWeight(tmp) } : { file: TRYIT_PAGE, note: t.note };
     }
     const dates = results.map((r) => r.createdAt).sort();
+    const kerasDir = opts.kerasResultsDir ?? (summary.profile ? path.join(path.dirname(path.resolve(opts.resultsDir)), "reference", `keras-${summary.profile}`, "results") : undefined);
+    const keras = kerasDir ? readResults(kerasDir).filter((r) => r.profile === summary.profile && (r.backend?.name as string | undefined) === "keras") : [];
     const index = renderIndex({
+      keras,
       results,
       notebooks: entries,
       profile: summary.profile,

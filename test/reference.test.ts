@@ -246,3 +246,17 @@ test("keras_reference.py: a bad job is one line and exit 2, before TensorFlow lo
   assert.equal(r2.status, 2);
   assert.match(r2.stderr, /usage: keras_reference\.py JOB\.json/);
 });
+
+test("report: a 'Checked against Keras' section when Keras results are given, none otherwise", async () => {
+  const { renderIndex } = await import("./../scripts/report/render-index");
+  const result = (backend: string, metrics: Record<string, number>) => ({ schema: 1 as const, notebook: "05-cnn-maxpool", profile: "full" as const, createdAt: "2026-12-02T00:00:00.000Z", backend: { name: backend, versions: { keras: "3.15.1", tensorflow: "2.21.0" } } as never, metrics });
+  const ours = [result("wasm", { "cnn_maxpool.val_acc": 0.9145, "cnn_maxpool.test_acc": 0.9137, "cnn_maxpool.train_sec": 209.7 })];
+  const keras = [result("keras", { "cnn_maxpool.val_acc": 0.91, "cnn_maxpool.test_acc": 0.9087, "cnn_maxpool.train_sec": 400 })];
+  const withKeras = renderIndex({ results: ours, notebooks: [], keras }).body;
+  assert.match(withKeras, /<h2>Checked against Keras<\/h2>/);
+  assert.match(withKeras, /Keras 3\.15\.1 on TensorFlow 2\.21\.0/);
+  const row = /<table id="keras-table">[\s\S]*?<tr><td class="text">cnn_maxpool<\/td>(.*?)<\/tr>/.exec(withKeras)?.[1] ?? "";
+  assert.match(row, /0\.9145.*0\.9100.*0\.9137.*0\.9087.*0\.50 pts/);
+  assert.doesNotMatch(renderIndex({ results: ours, notebooks: [] }).body, /Checked against Keras/);
+  assert.doesNotMatch(renderIndex({ results: ours, notebooks: [], keras: [] }).body, /Checked against Keras/);
+});

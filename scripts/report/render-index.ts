@@ -126,6 +126,27 @@ export function referenceTableHtml(rows: ModelRow[], results: ResultsFile[], ref
   return `<table id="reference-table"><thead><tr><th class="text">write-up</th><th class="text">their model</th><th class="text">metric</th><th>reported</th><th class="text">our model</th><th>ours</th><th>ours − reported</th><th class="text">source</th></tr></thead>\n<tbody>\n${body}\n</tbody></table>`;
 }
 
+/**
+ * Ours beside Keras's (npm run reference: the same models in Keras 3 on TensorFlow, same split and test images):
+ * validation and test accuracy and the test-accuracy difference in points, for every model Keras trained.
+ */
+export function kerasTableHtml(rows: ModelRow[], keras: ResultsFile[]): string {
+  const theirs = collectModels(keras);
+  const body = theirs
+    .map((k) => {
+      const o = rows.find((r) => r.model === k.model);
+      const diff = o?.testAcc === undefined || k.testAcc === undefined ? "—" : `${((o.testAcc - k.testAcc) * 100).toFixed(2)} pts`;
+      return `<tr><td class="text">${escapeHtml(k.model)}</td><td>${fmt(o?.valAcc)}</td><td>${fmt(k.valAcc)}</td><td>${fmt(o?.testAcc)}</td><td>${fmt(k.testAcc)}</td><td>${diff}</td><td>${fmt(o?.trainSec, 1)}</td><td>${fmt(k.trainSec, 1)}</td></tr>`;
+    })
+    .join("\n");
+  const v = keras[0]?.backend?.versions ?? {};
+  const stack = `Keras ${v.keras ?? "?"} on TensorFlow ${v.tensorflow ?? "?"}`;
+  return (
+    `<p>The same models trained by ${escapeHtml(stack)} (<code>npm run reference</code>) on this run's split and test images, with the same epochs, batch size, optimizer, learning rate and seed; the initial weights and batch order are each framework's own.</p>\n` +
+    `<table id="keras-table"><thead><tr><th class="text">model</th><th>ours, validation</th><th>Keras, validation</th><th>ours, test</th><th>Keras, test</th><th>ours − Keras (test)</th><th>ours, training (s)</th><th>Keras, training (s)</th></tr></thead>\n<tbody>\n${body}\n</tbody></table>`
+  );
+}
+
 /** The index's link to the try-it page (or the note that there is no model to try). */
 function tryItSection(t: { href: string; note?: string }): string {
   return t.note
@@ -142,6 +163,8 @@ export function renderIndex(opts: {
   totalSec?: number;
   /** The try-it page: its link, or the note saying why the report has no model to try. */
   tryIt?: { href: string; note?: string };
+  /** Keras's results for the same profile (npm run reference), when there are any. */
+  keras?: ResultsFile[];
 }): { body: string; charts: number } {
   const rows = collectModels(opts.results);
   const ids = new ChartIds();
@@ -162,6 +185,7 @@ export function renderIndex(opts: {
     `<h2>Compared with the write-ups</h2>`,
     `<p>Numbers the write-ups report (described in the repository's docs/writeups.md, typed in lib/src/writeups.ts) beside ours for the same architecture. The quick profile trains on a small subset for 2 epochs, so only the full profile is comparable.</p>`,
     referenceTableHtml(rows, opts.results),
+    opts.keras?.length ? `<h2>Checked against Keras</h2>\n${kerasTableHtml(rows, opts.keras)}` : "",
   ].join("\n");
   return { body, charts: rows.length ? 1 : 0 };
 }
