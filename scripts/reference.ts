@@ -608,7 +608,10 @@ async function main(argv: string[]): Promise<number> {
   const { rows, oursFrom, keras } = comparisonRows({
     runs, profile: cfg.profile, oursDir: cfg.artifactsDir, baselineFile: path.join(REPO_ROOT, "notebooks", "baselines", `${cfg.profile}.json`), kerasDir, source: args.ours,
   });
-  const block = `${provenanceLine(cfg.profile, oursFrom, keras)}\n\n${comparisonTable(rows)}`;
+  const trained = rows.filter((r) => r.keras !== undefined);
+  const missing = rows.filter((r) => r.keras === undefined).map((r) => r.run);
+  const notYet = missing.length > 0 ? `\n\nNot trained in Keras for this profile yet: ${missing.join(", ")}.` : "";
+  const block = `${provenanceLine(cfg.profile, oursFrom, keras)}\n\n${comparisonTable(trained)}${notYet}`;
   console.log(`\n${block}`);
   if (args.write) {
     const readme = path.join(REPO_ROOT, "README.md");
