@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/src/backend/index";
 import { loadFashionMnist, balancedSubset, toTensors } from "../lib/src/data/index";
 import { SEARCH_BUDGETS, parseTrials, planSearchShards, searchBudget, searchParameters, trialTrainingMacs } from "../lib/src/search";
-import { TrialStore, deterministicPart, libraryFingerprint, listStoredSearches, readTrialFile, searchId, trialFile, type SearchKey } from "../lib/src/search-store";
+import { TrialStore, deterministicPart, libraryFingerprint, listStoredSearches, readTrialFile, searchId, sourceHash, trialFile, type SearchKey } from "../lib/src/search-store";
 import { DEFAULT_SEARCH_SPACE, runSearch, sampleTrials, spaceSize, type TrialResult } from "../lib/src/tuning";
 
 const key = (over: Partial<SearchKey> = {}): SearchKey => ({
@@ -111,5 +111,30 @@ test("runSearch with a store trains each trial once: a second run reads them bac
   } finally {
     tf.dispose([train.xs, train.ys, val.xs, val.ys]);
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a notebook running lib/dist refuses a build not made from the current lib/src (stored trials are keyed by the source)", async () => {
+  const { runNode } = await import("./helpers/run-node");
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-stamp-"));
+  try {
+    const lib = path.join(tmp, "lib");
+    fs.cpSync(path.join(__dirname, "..", "lib", "src"), path.join(lib, "src"), { recursive: true });
+    fs.mkdirSync(path.join(lib, "dist"));
+    for (const f of ["search-store.js", "errors.js", "io.js"]) fs.copyFileSync(path.join(__dirname, "..", "lib", "dist", f), path.join(lib, "dist", f));
+    const probe = `try { console.log("key " + require(${JSON.stringify(path.join(lib, "dist", "search-store.js"))}).libraryFingerprint()); } catch (e) { console.log(String(e.message)); }`;
+    const run = async () => (await runNode(["-e", probe])).out.trim();
+    assert.match(await run(), /was not made from its current source .*run `npm run build`, then restart the kernel/, "no stamp");
+    fs.writeFileSync(path.join(lib, "dist", "source.sha256"), sourceHash(path.join(lib, "src")) + "\n");
+    assert.equal(await run(), `key ${sourceHash(path.join(lib, "src"))}`);
+    assert.equal(sourceHash(path.join(lib, "src")), libraryFingerprint(), "the same key as the source run under tsx");
+    fs.appendFileSync(path.join(lib, "src", "config.ts"), "\n// edited\n");
+    assert.match(await run(), /was not made from its current source/, "source edited after the build");
+    fs.writeFileSync(path.join(lib, "src", "extra.d.ts"), "export {};\n");
+    const before = sourceHash(path.join(lib, "src"));
+    fs.writeFileSync(path.join(lib, "src", "extra.d.ts"), "export type X = 1;\n");
+    assert.equal(sourceHash(path.join(lib, "src")), before, "declaration files are not source");
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 });

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { cleanError } from "./errors";
 import { writeFileAtomic } from "./io";
 import type { Trial, TrialResult } from "./tuning";
 
@@ -74,28 +75,46 @@ export function spaceFingerprint(space: unknown): string {
 
 let codeCache: string | undefined;
 
-/**
- * Hash of the library's TypeScript source (lib/src), which notebooks (lib/dist) and scripts (lib/src under tsx)
- * share, so both compute the same key; lib/dist's JavaScript when the source is absent.
- */
-export function libraryFingerprint(): string {
-  if (codeCache !== undefined) return codeCache;
-  const here = __dirname;
-  const src = path.basename(here) === "dist" ? path.join(path.dirname(here), "src") : here;
-  const root = fs.existsSync(src) ? src : here;
-  const ext = root === src ? ".ts" : ".js";
+/** Where the build records the hash of the source it was built from (written by `npm run build`). */
+export const BUILD_STAMP = "source.sha256";
+
+/** Hash of the TypeScript files (not .d.ts) under `srcDir`, by relative path and content. */
+export function sourceHash(srcDir: string): string {
   const files: string[] = [];
   const walk = (dir: string): void => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith(ext) && !e.name.endsWith(".d.ts")) files.push(p);
+      else if (e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) files.push(p);
     }
   };
-  walk(root);
+  walk(srcDir);
   const h = createHash("sha256");
-  for (const f of files) h.update(path.relative(root, f).split(path.sep).join("/")).update("\0").update(fs.readFileSync(f)).update("\0");
-  codeCache = h.digest("hex").slice(0, 16);
+  for (const f of files) h.update(path.relative(srcDir, f).split(path.sep).join("/")).update("\0").update(fs.readFileSync(f)).update("\0");
+  return h.digest("hex").slice(0, 16);
+}
+
+/**
+ * Hash of the library's TypeScript source (lib/src), which notebooks (lib/dist) and scripts (lib/src under tsx)
+ * share, so both compute the same key. Running from lib/dist, the build must have been made from that source
+ * (its recorded hash, lib/dist/source.sha256, must match): otherwise trials trained by an old build would be
+ * filed under the new source's hash, so this refuses, saying to rebuild.
+ */
+export function libraryFingerprint(): string {
+  if (codeCache !== undefined) return codeCache;
+  const here = __dirname;
+  const fromDist = path.basename(here) === "dist";
+  const src = fromDist ? path.join(path.dirname(here), "src") : here;
+  if (!fs.existsSync(src)) throw cleanError(`The library's source (${src}) is missing: the search store keys trial results by it.`);
+  const hash = sourceHash(src);
+  if (fromDist) {
+    const stampFile = path.join(here, BUILD_STAMP);
+    const built = fs.existsSync(stampFile) ? fs.readFileSync(stampFile, "utf8").trim() : "(none)";
+    if (built !== hash) {
+      throw cleanError(`The library's build (lib/dist) was not made from its current source (lib/src): run \`npm run build\`, then restart the kernel.`);
+    }
+  }
+  codeCache = hash;
   return codeCache;
 }
 

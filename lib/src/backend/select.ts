@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
+import { registerTransformFallback } from "./transform-fallback";
 import type { BackendRequest, Config, WasmSettings } from "../config";
 import { BACKEND_REQUESTS, wasmSettings, wasmSettingsOf } from "../config";
 import { registerWasmTrainingKernels, startWasmKernelLoops } from "./kernels/registry";
@@ -150,6 +151,7 @@ async function useWebGpu(adapter: WebGpuAdapterInfo, reason: string): Promise<Ba
 async function useNative(gpu: boolean, reason: string): Promise<BackendInfo> {
   await tf.setBackend("tensorflow");
   await tf.ready();
+  registerTransformFallback("tensorflow"); // tfjs-node has no Transform kernel: augmentation needs one
   const pkg = gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
   return { name: "tensorflow", package: pkg, gpu, reason, versions: versions(pkg), threads: 0 };
 }

@@ -1,5 +1,6 @@
 /** Learning curves: loss and accuracy per epoch, training vs validation, as two side-by-side panels. */
 import type { Figure, ScatterTrace } from "./types";
+import { cleanError } from "../errors";
 
 /** Per-epoch history as training returns it (validation series may be empty or shorter). */
 export interface CurveHistory {
@@ -17,7 +18,10 @@ const VAL = "#ff7f0e";
 
 /** Loss (left) and accuracy (right) per epoch, train solid and validation dashed. */
 export function learningCurves(history: CurveHistory, opts: { title?: string } = {}): Figure {
-  if (!history.loss || history.loss.length === 0) throw new Error("learningCurves: the history has no epochs (loss is empty)");
+  if (!history.loss || history.loss.length === 0) {
+    // Expected after a training interrupted in its first epoch: one plain line, no stack.
+    throw cleanError("learningCurves: the history has no finished epoch (was the training interrupted in its first epoch? re-run it, then this cell)");
+  }
   if (history.acc.length !== history.loss.length) {
     throw new Error(`learningCurves: ${history.loss.length} loss values but ${history.acc.length} accuracy values`);
   }
