@@ -15,6 +15,7 @@ import { PROFILE_NAMES, resolveConfig, type Config, type ProfileName } from "../
 import { loadFashionMnist } from "../lib/src/data/fashion-mnist";
 import { loadSplit, makeSplit, saveSplit, splitPath } from "../lib/src/data/split";
 import { writeFileAtomic } from "../lib/src/io";
+import { isProcessAlive } from "../lib/src/process-alive";
 import { resolveModelOptions, type ModelName, type ModelOptions, type ResolvedModelOptions } from "../lib/src/models";
 import { trainingRecipe, type TrainingRecipe } from "../lib/src/experiment";
 import { studyTestIndices } from "../lib/src/study-data";
@@ -536,6 +537,26 @@ export async function runKeras(python: string, jobFile: string): Promise<{ code:
   }
 }
 
+const JOB_DIR_PREFIX = "fmnist-keras-job-";
+
+/** Job folders left by runs killed outright (SIGKILL: no chance to clean up): this user's, whose process is gone. */
+export function removeStaleJobDirs(dir: string = os.tmpdir()): string[] {
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(dir)) {
+    const m = new RegExp(`^${JOB_DIR_PREFIX}(\\d+)-`).exec(name);
+    if (!m || Number(m[1]) === process.pid || isProcessAlive(Number(m[1]))) continue;
+    const full = path.join(dir, name);
+    try {
+      if (fs.statSync(full).uid !== os.userInfo().uid) continue;
+      fs.rmSync(full, { recursive: true, force: true });
+      removed.push(full);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+  return removed;
+}
+
 async function main(argv: string[]): Promise<number> {
   let args: ReferenceArgs;
   try {
@@ -588,7 +609,8 @@ async function main(argv: string[]): Promise<number> {
       runOrder: REFERENCE_RUNS.map((r) => r.name),
       runs: jobRuns,
     };
-    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fmnist-keras-job-"));
+    removeStaleJobDirs();
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${JOB_DIR_PREFIX}${process.pid}-`));
     const jobFile = path.join(tmp, "job.json");
     const started = Date.now();
     try {

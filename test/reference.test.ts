@@ -22,6 +22,7 @@ import {
   parseReferenceArgs,
   probeKerasPython,
   REFERENCE_RUNS,
+  removeStaleJobDirs,
   readmeMarkers,
   replaceReadmeBlock,
   UsageError,
@@ -259,4 +260,15 @@ test("report: a 'Checked against Keras' section when Keras results are given, no
   assert.match(row, /0\.9145.*0\.9100.*0\.9137.*0\.9087.*0\.50 pts/);
   assert.doesNotMatch(renderIndex({ results: ours, notebooks: [] }).body, /Checked against Keras/);
   assert.doesNotMatch(renderIndex({ results: ours, notebooks: [], keras: [] }).body, /Checked against Keras/);
+});
+
+test("job folders of runs killed outright are removed at the next start; live ones and others' names are kept", () => {
+  const dir = tmp();
+  const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout;
+  for (const name of [`fmnist-keras-job-${dead}-abc`, `fmnist-keras-job-${process.pid}-def`, `fmnist-keras-job-${process.ppid}-ghi`, "fmnist-other-1-x"]) {
+    fs.mkdirSync(path.join(dir, name));
+    fs.writeFileSync(path.join(dir, name, "job.json"), "{}");
+  }
+  assert.deepEqual(removeStaleJobDirs(dir), [path.join(dir, `fmnist-keras-job-${dead}-abc`)]);
+  assert.deepEqual(fs.readdirSync(dir).sort(), [`fmnist-keras-job-${process.pid}-def`, `fmnist-keras-job-${process.ppid}-ghi`, "fmnist-other-1-x"].sort());
 });
