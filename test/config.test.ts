@@ -56,9 +56,19 @@ test("notebookParts: a notebook's own part parameter selects parts, is validated
   assert.equal(p.includes("cnn32"), false);
   assert.equal(p.env.FMNIST_MODELS, undefined);
   assert.equal(resolveConfig(p.env).profile, "quick");
-  assert.throws(() => resolveConfig(env), /unknown environment variable FMNIST_MODELS/);
+  // Other notebooks of the same run ignore it (a runner's --set MODELS=… reaches every notebook): same config.
+  assert.deepEqual(resolveConfig(env), resolveConfig(p.env));
   assert.deepEqual(notebookParts("FMNIST_MODELS", ["cnn32", "cnn64"], {}).selected, ["cnn32", "cnn64"]);
   assert.deepEqual(notebookParts("FMNIST_MODELS", ["cnn32", "cnn64"], { FMNIST_MODELS: "cnn64, cnn32" }).selected, ["cnn32", "cnn64"]);
   assert.throws(() => notebookParts("FMNIST_MODELS", ["cnn32", "cnn64"], { FMNIST_MODELS: "cnn128" }), /FMNIST_MODELS = "cnn128": choose cnn32, cnn64/);
   assert.throws(() => notebookParts("FMNIST_MODELS", ["cnn32", "cnn64"], { FMNIST_MODELS: " , " }), /choose/);
+});
+
+test("the project's own FMNIST_* variables (notebook parameters, tools) are accepted and ignored; near misses are still typos", () => {
+  const base = resolveConfig({ FMNIST_PROFILE: "full" });
+  for (const name of ["FMNIST_TRIALS", "FMNIST_MODELS", "FMNIST_SHARD", "FMNIST_SHARD_COUNT", "FMNIST_COMMIT", "FMNIST_CACHE_DIR", "FMNIST_JUPYTER_VENV", "FMNIST_KERAS_VENV", "FMNIST_KERAS_PYTHON", "FMNIST_PEERS_PYTHON"]) {
+    assert.deepEqual(resolveConfig({ FMNIST_PROFILE: "full", [name]: "x" }), base, name);
+  }
+  assert.throws(() => resolveConfig({ FMNIST_TRIAL: "32" }), /unknown environment variable FMNIST_TRIAL;/);
+  assert.throws(() => resolveConfig({ FMNIST_SHARDS: "2/4" }), /unknown environment variable FMNIST_SHARDS;/);
 });

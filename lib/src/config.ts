@@ -135,8 +135,21 @@ export function wasmSettings(env: NodeJS.ProcessEnv = process.env, cpus: number 
   return wasmSettingsOf({ wasmThreads, wasmKernels }, cpus);
 }
 
-/** FMNIST_* variables that are not configuration but are allowed (set by the runner). */
-const OTHER_ALLOWED_ENV = new Set(["FMNIST_UNDER_TEST", "FMNIST_NOTEBOOK", "FMNIST_PROGRESS", "FMNIST_WASM_KERNELS", "FMNIST_WASM_THREADS", "FMNIST_WEBGPU_ADAPTER"]);
+/**
+ * FMNIST_* variables that are not shared configuration but are allowed here: set by the runner, read by the
+ * backend, a notebook's own parameter (each such notebook validates its own; the others ignore it, so
+ * `--set TRIALS=32` may apply to a whole run), or read by the project's tools (a shell that set one for a tool
+ * can still start JupyterLab). Any other FMNIST_* name is taken for a typo and rejected.
+ */
+const OTHER_ALLOWED_ENV: ReadonlySet<string> = new Set([
+  // runner and backend
+  "FMNIST_UNDER_TEST", "FMNIST_NOTEBOOK", "FMNIST_PROGRESS", "FMNIST_WASM_KERNELS", "FMNIST_WASM_THREADS", "FMNIST_WEBGPU_ADAPTER",
+  // notebooks' own parameters: 04's FMNIST_MODELS, 10's FMNIST_TRIALS
+  "FMNIST_MODELS", "FMNIST_TRIALS",
+  // the tools: sharding, container provenance, caches and Python environments
+  "FMNIST_SHARD", "FMNIST_SHARD_COUNT", "FMNIST_COMMIT", "FMNIST_CACHE_DIR", "FMNIST_JUPYTER_VENV",
+  "FMNIST_KERAS_VENV", "FMNIST_KERAS_PYTHON", "FMNIST_PEERS_PYTHON", "FMNIST_PEERS_BASE_PYTHON",
+]);
 
 type IntKey = "seed" | "trainSize" | "valSize" | "testSize" | "epochs" | "batchSize";
 const INT_RANGES: Record<IntKey, [number, number]> = {
