@@ -231,7 +231,7 @@ const VERSIONS_PY = "import json, importlib.metadata as m\nout = {}\nfor d in ('
  * Keras ≥ 3 with TensorFlow, and PyTorch ≥ 2: the first interpreter that has each. PyTorch < 2 (Debian's
  * python3-torch 1.13) stays as an extra one-thread row. Reasons when a peer is missing.
  */
-function findPeers(threads: number[]): { peers: Peer[]; missing: string[] } {
+function findPeers(threads: number[]): { peers: Peer[]; missing: string[]; numpyPython?: string } {
   const seen: Array<{ python: string; v: Record<string, string> }> = [];
   const reasons: string[] = [];
   for (const py of pythonCandidates()) {
@@ -258,7 +258,9 @@ function findPeers(threads: number[]): { peers: Peer[]; missing: string[] } {
   const old = seen.find((s) => s.v.torch && major(s.v.torch) < 2);
   if (old) peers.push({ framework: "torch", name: `pytorch${old.v.torch.split(".").slice(0, 2).join(".")}`, python: old.python, version: `PyTorch ${old.v.torch} (extra)`, threads: [1] });
   if (missing.length) missing.push(`looked in: ${pythonCandidates().join(", ")}${reasons.length ? ` (${reasons.join("; ")})` : ""}; \`npm run bench -- --setup-peers\` creates ${peersVenv()}`);
-  return { peers, missing };
+  // The native sgemm of the peak line needs only numpy (or torch): any interpreter that has it.
+  const numpyPython = (torch ?? keras ?? seen.find((s) => s.v.numpy || s.v.torch))?.python;
+  return { peers, missing, numpyPython };
 }
 
 function runPeer(args: string[], pin: Pinning, threads: number, env: NodeJS.ProcessEnv, python: string): Record<string, unknown> & { cores?: number[] } {
@@ -350,7 +352,7 @@ function main(argv: string[]): number {
 
   // The peers: their child environment without the BLAS overrides, each pinned like our rows.
   const { env: cleanEnv, removed } = peerEnv(process.env, { KERAS_BACKEND: "tensorflow", TF_CPP_MIN_LOG_LEVEL: "2" });
-  const found = o.peers ? findPeers(two ? [1, 2] : [1]) : { peers: [], missing: ["left out (--no-peers)"] };
+  const found: ReturnType<typeof findPeers> = o.peers ? findPeers(two ? [1, 2] : [1]) : { peers: [], missing: ["left out (--no-peers)"] };
   const peers: Peer[] = [];
   const peerEnvFor = (threads: number): NodeJS.ProcessEnv => ({ ...cleanEnv, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) });
   for (const p of found.peers) {
@@ -374,15 +376,15 @@ function main(argv: string[]): number {
   const peaks: MachinePeak[] = [];
   const measurePeak = (when: string): void => {
     const mp: MachinePeak = { when, errors: [] };
-    const py = peers.find((p) => p.framework === "torch")?.python ?? peers[0]?.python;
+    const py = peers.find((p) => p.framework === "torch")?.python ?? peers[0]?.python ?? found.numpyPython;
     if (py) {
       try {
         mp.native = runPeer(["sgemm"], pin, 1, peerEnvFor(1), py).sgemm as Record<string, unknown>;
-        if (Object.keys(removed).length) mp.nativeWithOverrides = runPeer(["sgemm"], pin, 1, { ...process.env, OMP_NUM_THREADS: "1" }, py).sgemm as Record<string, unknown>;
+        if (Object.keys(removed).length) mp.nativeWithOverrides = runPeer(["sgemm"], pin, 1, { ...process.env, OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1", OPENBLAS_NUM_THREADS: "1" }, py).sgemm as Record<string, unknown>;
       } catch (err) {
         mp.errors.push(`native sgemm: ${firstLine((err as Error).message)}`);
       }
-    } else mp.errors.push("native sgemm: no peer python");
+    } else mp.errors.push(`native sgemm: no python with numpy or torch${o.peers ? "" : " looked for (--no-peers)"}`);
     try {
       mp.wasm = runWorker({ backend: "wasm", convPeak: true }, envFor("wasm"), pin, 1).find((x) => x.convPeak)?.convPeak;
     } catch (err) {
@@ -481,7 +483,7 @@ function main(argv: string[]): number {
     const arch = n?.numpy?.threadpools && Array.isArray(n.numpy.threadpools) ? n.numpy.threadpools.find((t) => t.user_api === "blas")?.architecture : undefined;
     const w = p.nativeWithOverrides as { numpy?: { gflops: number } } | undefined;
     const parts = [
-      n?.numpy ? `numpy sgemm ${n.numpy.gflops.toFixed(1)} GFLOP/s (OpenBLAS kernel ${String(arch ?? "?")})` : undefined,
+      n?.numpy ? `numpy sgemm ${n.numpy.gflops.toFixed(1)} GFLOP/s (${arch ? `OpenBLAS kernel ${String(arch)}` : "BLAS kernel unknown: no threadpoolctl"})` : undefined,
       w?.numpy ? `with the machine's ${Object.keys(removed).join("/")}: ${w.numpy.gflops.toFixed(1)}` : undefined,
       n?.torch ? `torch.mm ${n.torch.gflops.toFixed(1)} GFLOP/s` : undefined,
       p.wasm ? `wasm SIMD128 conv tile ${p.wasm.gflops.toFixed(1)} GFLOP/s (${p.wasm.shape})` : undefined,
