@@ -47,7 +47,7 @@ test("experiment: configuration from the given environment, the backend, and the
   assert.equal(ex.includes("anything"), true, "a notebook without parts does every part");
   assert.deepEqual(data.rows, { "rows.train": 200, "rows.val": 100, "rows.test": 100 });
 
-  // The part parameter is taken out of the environment: resolveConfig rejects FMNIST_* names it does not know.
+  // The part parameter is taken out of the environment and validated against the parts.
   const parts = { parameter: "FMNIST_MODELS", values: ["cnn32", "cnn64"] };
   const one = await experiment(NOTEBOOK, { env: { FMNIST_MODELS: "cnn64" }, overrides: { ...SMALL, artifactsDir: dir }, parts });
   assert.deepEqual(one.parts?.selected, ["cnn64"]);
@@ -56,7 +56,9 @@ test("experiment: configuration from the given environment, the backend, and the
   const all = await experiment(NOTEBOOK, { env: {}, overrides: { ...SMALL, artifactsDir: dir }, parts });
   assert.deepEqual(all.parts?.selected, ["cnn32", "cnn64"]);
   await assert.rejects(experiment(NOTEBOOK, { env: { FMNIST_MODELS: "cnn128" }, overrides: SMALL, parts }), /FMNIST_MODELS = "cnn128": choose cnn32, cnn64/);
-  await assert.rejects(experiment(NOTEBOOK, { env: { FMNIST_MODELS: "cnn32" }, overrides: SMALL }), /unknown environment variable FMNIST_MODELS/);
+  // Without parts, another notebook's parameter is ignored (a runner's --set reaches every notebook); a typo is not.
+  assert.deepEqual((await experiment(NOTEBOOK, { env: { FMNIST_MODELS: "cnn32" }, overrides: SMALL })).cfg, (await experiment(NOTEBOOK, { env: {}, overrides: SMALL })).cfg);
+  await assert.rejects(experiment(NOTEBOOK, { env: { FMNIST_MODEL: "cnn32" }, overrides: SMALL }), /unknown environment variable FMNIST_MODEL;/);
   await assert.rejects(experiment("04 cnn", { env: {}, overrides: SMALL }), /Invalid notebook name "04 cnn"/);
 });
 

@@ -162,7 +162,7 @@ test("learningCurves: loss and accuracy panels, train vs validation", () => {
   assert.equal(fig.layout.title?.text, "t");
   assert.equal(learningCurves({ loss: [1], acc: [0.5] }).data.length, 2);
   assert.equal(learningCurves({ ...h, bestEpoch: 2, restoredBest: true }).layout.shapes?.length, 2);
-  assert.throws(() => learningCurves({ loss: [], acc: [] }), /no epochs/);
+  assert.throws(() => learningCurves({ loss: [], acc: [] }), /no finished epoch/);
 });
 
 test("confusionHeatmap: counts and row-normalised panels with class names and cell text", () => {
