@@ -15,6 +15,7 @@ import { RUN_METADATA_KEY, CELL_METADATA_KEY } from "./runner/execute";
 import { mergePartResults, partResultsPath, planShards, unitId, type PartResults } from "./runner/shard";
 import { formatSummary, keyMetrics, type RunSummary, type SummaryRow } from "./runner/summary";
 import { selectNotebooks, takeRunLocks } from "./run-notebooks";
+import { readArgs } from "./cli-args";
 import { deterministicPart, listStoredSearches, searchDir } from "../lib/src/search-store";
 import type { TrialResult } from "../lib/src/tuning";
 
@@ -53,13 +54,7 @@ export class MergeRefusal extends Error {
 
 export function parseMergeArgs(argv: string[], cwd = process.cwd()): MergeOptions | "help" {
   const o: MergeOptions = { out: "", shardDirs: [], allowFailed: false, notebooksDir: path.join(REPO_ROOT, "notebooks"), runFinal: true };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith("--") ? (argv[i].split(/=(.*)/s, 2) as [string, string | undefined]) : [argv[i], undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === "" || v.startsWith("--")) throw new Error(`${flag} needs a value.`);
-      return v;
-    };
+  for (const { flag, value } of readArgs(argv)) {
     switch (flag) {
       case "--out": o.out = path.resolve(cwd, value()); break;
       case "--allow-failed": o.allowFailed = true; break;

@@ -11,11 +11,12 @@ import { makeSplit, saveSplit, splitPath } from "../lib/src/data/split";
 import { writeFileAtomic } from "../lib/src/io";
 import { describeModel } from "../lib/src/models";
 import { loadStudyData } from "../lib/src/study-data";
-import { parseTrials, planSearchShards, prepareSearch, trialTrainingMacs } from "../lib/src/search";
+import { parseTrials, planSearchShards, prepareSearch, searchParameters, trialTrainingMacs } from "../lib/src/search";
 import { deterministicPart, listStoredSearches, readTrialFile, searchDir, type StoredSearch, type StoredTrial } from "../lib/src/search-store";
 import { runSearch, type TrialResult } from "../lib/src/tuning";
 import { planFinalTraining, planRows } from "../lib/src/training-plan";
 import { resolveShard, type ShardSpec } from "./runner/shard";
+import { readArgs } from "./cli-args";
 import { readProvenance } from "./runner/provenance";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -61,13 +62,7 @@ export class GatherRefusal extends Error {
 
 export function parseSearchArgs(argv: string[], cwd = process.cwd()): SearchCliOptions | "help" {
   const o: SearchCliOptions = { mode: "run", shardDirs: [], allowMissing: false };
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].startsWith("--") ? (argv[i].split(/=(.*)/s, 2) as [string, string | undefined]) : [argv[i], undefined];
-    const value = (): string => {
-      const v = inline ?? argv[++i];
-      if (v === undefined || v === "" || v.startsWith("--")) throw new Error(`${flag} needs a value.`);
-      return v;
-    };
+  for (const { flag, value } of readArgs(argv)) {
     switch (flag) {
       case "--profile": {
         const p = value();
@@ -87,7 +82,7 @@ export function parseSearchArgs(argv: string[], cwd = process.cwd()): SearchCliO
       case "--help": return "help";
       default:
         if (flag.startsWith("-")) throw new Error(`unknown option "${flag}".`);
-        if (o.mode !== "gather" && !argv.includes("--gather")) throw new Error(`unexpected argument "${flag}" (folders are only for --gather).`);
+        if (!argv.includes("--gather")) throw new Error(`unexpected argument "${flag}" (folders are only for --gather).`);
         o.shardDirs.push(path.resolve(cwd, flag));
     }
   }
@@ -120,8 +115,7 @@ function runEnv(o: SearchCliOptions): NodeJS.ProcessEnv {
 /** Runs (or with --list, prints) this machine's share. Returns the exit code. */
 export async function runTrials(o: SearchCliOptions, shard: ShardSpec | undefined): Promise<number> {
   const cfg = resolveConfig(runEnv(o));
-  const trialsEnv = process.env.FMNIST_TRIALS;
-  const trials = o.trials ?? (trialsEnv ? parseTrials(trialsEnv, "FMNIST_TRIALS") : undefined);
+  const trials = o.trials ?? searchParameters(process.env).trials;
   const backend = await initBackend(cfg.backend);
   if (!fs.existsSync(splitPath(cfg))) {
     // The split is what notebook 02 writes: deterministic from the data, the seed and the sizes.
@@ -219,24 +213,16 @@ export function gather(o: Pick<SearchCliOptions, "out" | "shardDirs" | "allowMis
   for (const s of stores) {
     const dir = searchDir(s.dir, id);
     for (const f of fs.readdirSync(dir).filter((n) => /^shard-\d+-of-\d+\.json$/.test(n))) trials = Math.max(trials, readJson<ShardRecord>(path.join(dir, f)).trials);
-    for (const file of s.found.get(id)!) {
-      const stored = readTrialFile(file, { searchId: id });
-      const prev = byTrial.get(stored.result.id);
-      if (prev && deterministicPart(prev.stored.result) !== deterministicPart(stored.result)) {
-        throw new GatherRefusal(`trial ${stored.result.id} differs between ${prev.file} and ${file} (beyond its measured times): the same trial must give the same result; retrain it (delete one file) and gather again.`);
-      }
-      if (!prev) byTrial.set(stored.result.id, { file, stored });
-    }
   }
-  if (fs.existsSync(target)) {
-    for (const file of listStoredSearches(out).get(id) ?? []) {
-      const stored = readTrialFile(file, { searchId: id });
-      const prev = byTrial.get(stored.result.id);
-      if (prev && deterministicPart(prev.stored.result) !== deterministicPart(stored.result)) {
-        throw new GatherRefusal(`trial ${stored.result.id} in ${file} differs from ${prev.file}: --out already holds another result of it.`);
-      }
-      if (!prev) byTrial.set(stored.result.id, { file, stored });
+  // The shards' trials, then any the --out folder already holds: each trial once, the same wherever it was trained.
+  const files = [...stores.flatMap((s) => s.found.get(id)!), ...(listStoredSearches(out).get(id) ?? [])];
+  for (const file of files) {
+    const stored = readTrialFile(file, { searchId: id });
+    const prev = byTrial.get(stored.result.id);
+    if (prev && deterministicPart(prev.stored.result) !== deterministicPart(stored.result)) {
+      throw new GatherRefusal(`trial ${stored.result.id} differs between ${prev.file} and ${file} (beyond its measured times): the same trial must give the same result; retrain it (delete one file) and gather again.`);
     }
+    if (!prev) byTrial.set(stored.result.id, { file, stored });
   }
   if (trials === 0) trials = Math.max(...byTrial.keys());
   const missing = Array.from({ length: trials }, (_, i) => i + 1).filter((t) => !byTrial.has(t));
