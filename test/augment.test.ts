@@ -108,9 +108,9 @@ test("nothing requested → a copy; bad options → clear errors", () => {
   tf.dispose([xs, out]);
 });
 
-test("augmentPreview returns the originals and seeded variants", () => {
+test("augmentPreview returns the originals and seeded variants", async () => {
   const xs = realImages(3);
-  const p = augmentPreview(xs, { shift: 2, flip: true }, { seed: 4, copies: 5 });
+  const p = await augmentPreview(xs, { shift: 2, flip: true }, { seed: 4, copies: 5 });
   assert.equal(p.length, 3);
   for (const item of p) {
     assert.equal(item.original.length, 784);
@@ -118,7 +118,7 @@ test("augmentPreview returns the originals and seeded variants", () => {
     for (const v of item.variants) assert.equal(v.length, 784);
   }
   assert.deepEqual(p[1].original, xs.slice([1, 0, 0, 0], [1, 28, 28, 1]).dataSync());
-  const again = augmentPreview(xs, { shift: 2, flip: true }, { seed: 4, copies: 5 });
+  const again = await augmentPreview(xs, { shift: 2, flip: true }, { seed: 4, copies: 5 });
   assert.deepEqual(again[2].variants[4], p[2].variants[4]);
   xs.dispose();
 });

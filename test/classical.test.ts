@@ -53,8 +53,8 @@ test("linear SVM beats chance clearly and is deterministic by seed", async () =>
   const xt = toX(xTest, N_TEST);
   const a = await trainLinearSvm(xs, yTrain, { epochs: 3, seed: 3 });
   const b = await trainLinearSvm(xs, yTrain, { epochs: 3, seed: 3 });
-  const pa = a.predict(xt);
-  assert.deepEqual(pa, b.predict(xt));
+  const pa = await a.predict(xt);
+  assert.deepEqual(pa, await b.predict(xt));
   assert.ok(accuracy(yTest, pa) > 0.6, `accuracy ${accuracy(yTest, pa)}`);
   a.dispose(); b.dispose(); xs.dispose(); xt.dispose();
 });

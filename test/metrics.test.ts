@@ -90,7 +90,7 @@ test("argmaxLabels reads class ids from probabilities without leaking tensors", 
   await tf.setBackend("cpu");
   const probs = tf.tensor2d([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]]);
   const before = tf.memory().numTensors;
-  assert.deepEqual([...argmaxLabels(probs)], [1, 0]);
+  assert.deepEqual([...(await argmaxLabels(probs))], [1, 0]);
   assert.equal(tf.memory().numTensors, before);
   probs.dispose();
 });

@@ -138,7 +138,7 @@ test("try-it page from file://: 20 gallery images equal Node's probabilities, a 
     }
     const { model } = await loadModel("best", run.artifacts);
     const testSet = loadFashionMnist("test");
-    const node = predictProbabilities(model, testSet, indices);
+    const node = await predictProbabilities(model, testSet, indices);
     model.dispose();
     let maxDiff = 0;
     const nodeClass: number[] = [];

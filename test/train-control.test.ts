@@ -172,7 +172,7 @@ test("learning-rate schedules: cosine and step values, and the optimizer really 
   model.dispose();
 });
 
-test("evaluateWithFlips averages each image's and its mirror's probabilities", () => {
+test("evaluateWithFlips averages each image's and its mirror's probabilities", async () => {
   // Logits (a, 0) where a is the top-left pixel: the mirror image sees the top-right pixel instead.
   const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [2, 2, 1] }), tf.layers.dense({ units: 2, activation: "softmax" })] });
   model.setWeights([tf.tensor2d([[1, 0], [0, 0], [0, 0], [0, 0]]), tf.zeros([2])]);
@@ -180,11 +180,12 @@ test("evaluateWithFlips averages each image's and its mirror's probabilities", (
   // Image 1: a = 3, top-right 2 → class 0 either way.
   const xs = tf.tensor4d([1, -3, 0, 0, 3, 2, 0, 0], [2, 2, 2, 1]);
   const ys = tf.tensor1d([1, 0], "float32");
-  assert.deepEqual(Array.from(predictClasses(model, xs)), [0, 0]);
-  const r = evaluateWithFlips(model, { xs, ys });
+  assert.deepEqual(Array.from(await predictClasses(model, xs)), [0, 0]);
+  await assert.rejects(predictClasses(model, xs, 0), /batchSize must be a positive integer, got 0/);
+  const r = await evaluateWithFlips(model, { xs, ys });
   assert.deepEqual(Array.from(r.predicted), [1, 0]);
   assert.equal(r.acc, 1);
-  assert.throws(() => evaluateWithFlips(model, { xs: tf.zeros([2, 4]), ys }), /must be \[N, H, W, C\]/);
+  await assert.rejects(evaluateWithFlips(model, { xs: tf.zeros([2, 4]), ys }), /must be \[N, H, W, C\]/);
   model.dispose();
   tf.dispose([xs, ys]);
 });

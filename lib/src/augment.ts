@@ -6,6 +6,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "./random";
 import { createRng } from "./random";
+import { readAndDispose } from "./async-reads";
 
 /** What {@link augmentBatch} may do to each image; everything is off unless set. */
 export interface AugmentOptions {
@@ -95,17 +96,15 @@ export interface AugmentPreview {
  * Example augmentations for the augmentation notebook: for each image of `xs` ([N, H, W, 1]),
  * `copies` augmented versions drawn with a seeded generator.
  */
-export function augmentPreview(xs: tf.Tensor4D, opts: AugmentOptions, settings: { seed: number; copies?: number }): AugmentPreview[] {
+export async function augmentPreview(xs: tf.Tensor4D, opts: AugmentOptions, settings: { seed: number; copies?: number }): Promise<AugmentPreview[]> {
   const copies = settings.copies ?? 4;
   const rng = createRng(settings.seed);
   const [n, h, w, c] = xs.shape;
   if (c !== 1) throw new Error(`augmentPreview: expected single-channel images, got ${c} channels`);
-  const original = xs.dataSync();
+  const original = (await xs.data()) as Float32Array;
   const variants: Float32Array[][] = Array.from({ length: n }, () => []);
   for (let k = 0; k < copies; k++) {
-    const out = augmentBatch(xs, rng, opts);
-    const data = out.dataSync() as Float32Array;
-    out.dispose();
+    const data = await readAndDispose<"float32">(augmentBatch(xs, rng, opts));
     for (let i = 0; i < n; i++) variants[i].push(data.slice(i * h * w, (i + 1) * h * w));
   }
   return variants.map((v, i) => ({

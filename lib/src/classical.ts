@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { createRng, type Rng } from "./random";
+import { readAndDispose } from "./async-reads";
 
 /** Zalando's scikit-learn benchmark accuracies on the Fashion-MNIST test set (best setting per model). */
 export const ZALANDO_BENCHMARK = {
@@ -203,7 +204,7 @@ export interface LinearSvmOptions {
 
 /** A trained linear SVM; call dispose() to free its weights. */
 export interface LinearSvm {
-  predict(xs: tf.Tensor2D): Int32Array;
+  predict(xs: tf.Tensor2D): Promise<Int32Array>;
   dispose(): void;
   trainSec: number;
 }
@@ -252,14 +253,11 @@ export async function trainLinearSvm(xs: tf.Tensor2D, ys: ArrayLike<number>, opt
   const trainSec = (performance.now() - t0) / 1000;
   return {
     trainSec,
-    predict(x: tf.Tensor2D): Int32Array {
+    async predict(x: tf.Tensor2D): Promise<Int32Array> {
       if (x.shape[1] !== d) throw new Error(`LinearSvm.predict: expected ${d} features, got ${x.shape[1]}.`);
       const pred = tf.tidy(() => tf.argMax(tf.add(tf.matMul(x, w), b), 1));
-      // Read outside tidy (tidy walks returned typed arrays, which is pathologically slow for large
-      // arrays): dataSync on a kept tensor, then dispose it.
-      const out = Int32Array.from(pred.dataSync());
-      pred.dispose();
-      return out;
+      // Read outside tidy (tidy walks returned typed arrays, which is pathologically slow for large arrays).
+      return Int32Array.from(await readAndDispose(pred));
     },
     dispose(): void { w.dispose(); b.dispose(); },
   };

@@ -1,5 +1,6 @@
 /** Evaluation of a trained model: loss and accuracy, predicted classes, test-time flip averaging. */
 import * as tf from "@tensorflow/tfjs";
+import { readAndDispose } from "./async-reads";
 
 /** Images [N, 28, 28, 1] (or [N, 784] for flattened inputs) and labels: class indices [N] or one-hot [N, 10]. */
 export interface LabelledTensors {
@@ -33,15 +34,24 @@ export async function evaluateModel(model: tf.LayersModel, data: LabelledTensors
   }
 }
 
-/** Predicted class index per image (argmax of the model's output), computed in batches. */
-export function predictClasses(model: tf.LayersModel, xs: tf.Tensor, batchSize = 512): Int32Array {
-  const out = new Int32Array(xs.shape[0]);
-  for (let start = 0; start < xs.shape[0]; start += batchSize) {
-    const size = Math.min(batchSize, xs.shape[0] - start);
+function checkBatchSize(batchSize: number, what: string): void {
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`${what}: batchSize must be a positive integer, got ${batchSize}`);
+}
+
+/**
+ * Predicted class index per image (argmax of the model's output), computed in batches; works on
+ * every backend, webgpu included.
+ * @example const predicted = await predictClasses(model, data.test.xs);
+ */
+export async function predictClasses(model: tf.LayersModel, xs: tf.Tensor, batchSize = 512): Promise<Int32Array> {
+  checkBatchSize(batchSize, "predictClasses");
+  const n = xs.shape[0];
+  const out = new Int32Array(n);
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
     // Return the tensor from tidy and read it outside: tidy walks a returned typed array element by element.
-    const cls = tf.tidy(() => (model.predict(xs.slice(start, size)) as tf.Tensor).argMax(-1));
-    out.set(cls.dataSync() as Int32Array, start);
-    cls.dispose();
+    const cls = tf.tidy(() => tf.argMax(model.predict(xs.slice(start, size)) as tf.Tensor, -1));
+    out.set(await readAndDispose(cls), start);
   }
   return out;
 }
@@ -50,12 +60,13 @@ export function predictClasses(model: tf.LayersModel, xs: tf.Tensor, batchSize =
  * Test-time augmentation with horizontal flips: class probabilities averaged over each image
  * and its mirror image (the same flip training augmentation uses), then argmax. Returns the
  * predicted classes and the accuracy against `data.ys`.
- * @example const { acc } = evaluateWithFlips(model, data.test);
+ * @example const { acc } = await evaluateWithFlips(model, data.test);
  */
-export function evaluateWithFlips(model: tf.LayersModel, data: LabelledTensors, batchSize = 512): { acc: number; predicted: Int32Array } {
+export async function evaluateWithFlips(model: tf.LayersModel, data: LabelledTensors, batchSize = 512): Promise<{ acc: number; predicted: Int32Array }> {
   const n = data.xs.shape[0];
   if (n === 0) throw new Error("evaluateWithFlips: no samples");
   if (data.xs.rank !== 4) throw new Error(`evaluateWithFlips: images must be [N, H, W, C], got shape [${data.xs.shape.join(", ")}]`);
+  checkBatchSize(batchSize, "evaluateWithFlips");
   const predicted = new Int32Array(n);
   for (let start = 0; start < n; start += batchSize) {
     const size = Math.min(batchSize, n - start);
@@ -64,12 +75,9 @@ export function evaluateWithFlips(model: tf.LayersModel, data: LabelledTensors, 
       const p = tf.add(model.predict(x) as tf.Tensor, model.predict(tf.reverse(x, 2)) as tf.Tensor);
       return p.argMax(-1);
     });
-    predicted.set(cls.dataSync() as Int32Array, start);
-    cls.dispose();
+    predicted.set(await readAndDispose(cls), start);
   }
-  const labels = toSparseLabels(data.ys, n, "evaluateWithFlips");
-  const truth = labels.dataSync();
-  labels.dispose();
+  const truth = await readAndDispose<"float32">(toSparseLabels(data.ys, n, "evaluateWithFlips"));
   let correct = 0;
   for (let i = 0; i < n; i++) if (predicted[i] === truth[i]) correct++;
   return { acc: correct / n, predicted };

@@ -58,7 +58,6 @@ export type { ModelSummaryShown } from "./run-views";
 export { evaluateModel, predictClasses, evaluateWithFlips } from "./evaluate";
 export type { LabelledTensors } from "./evaluate";
 export { predictProbabilities } from "./predict";
-export { predictClassesAsync } from "./async-reads";
 export { accuracy, argmaxLabels, confusionMatrix, normalizeRows, perClassAccuracy, topConfusions, classificationReport, formatClassificationReport } from "./metrics";
 export type { Labels, Confusion, ReportRow, ClassificationReport } from "./metrics";
 export { trainRandomForest, trainLinearSvm, ZALANDO_BENCHMARK } from "./classical";

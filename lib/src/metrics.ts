@@ -5,16 +5,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { CLASS_NAMES } from "./data/classes";
+import { readAndDispose } from "./async-reads";
 
 /** Labels as any integer array. */
 export type Labels = ArrayLike<number>;
 
-/** Predicted class ids from a [N, K] probability (or logit) tensor; data is read outside tidy. */
-export function argmaxLabels(probs: tf.Tensor): Int32Array {
-  const ids = tf.tidy(() => tf.argMax(probs, -1));
-  const out = Int32Array.from(ids.dataSync());
-  ids.dispose();
-  return out;
+/** Predicted class ids from a [N, K] probability (or logit) tensor; read asynchronously (works on webgpu too). */
+export async function argmaxLabels(probs: tf.Tensor): Promise<Int32Array> {
+  return Int32Array.from(await readAndDispose(tf.tidy(() => tf.argMax(probs, -1))));
 }
 
 function checkPair(yTrue: Labels, yPred: Labels, numClasses: number): void {

@@ -141,7 +141,7 @@ export async function prepareTryIt(opts: PrepareTryItOptions): Promise<TryItInpu
     const testSet = loadFashionMnist("test", { dataDir: opts.dataDir });
     const all = Array.from({ length: testSet.count }, (_, i) => i);
     const testIndices = typeof cfg.testSize === "number" && cfg.testSize < testSet.count ? balancedSubset(testSet.labels, all, cfg.testSize, cfg.seed ?? 42) : all;
-    const probs = predictProbabilities(model, testSet, testIndices);
+    const probs = await predictProbabilities(model, testSet, testIndices);
     const k = CLASS_NAMES.length;
     const argmax = (row: number): number => {
       let best = 0;
