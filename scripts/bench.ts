@@ -25,6 +25,7 @@ import {
   ratioTo, ratioToKeras, speedupOver, summarize, TARGET_BATCH, TARGETS, tensorflowReason, topKernels, USAGE,
   type BenchOptions, type BenchRow,
 } from "./bench/format";
+import { formatProducts, measureProducts, type ProductRow } from "./bench/products";
 
 export { batchesFor, checkTargets, formatTable, MODEL_LEGEND, parseBenchArgs, ratioTo, ratioToKeras, speedupOver, summarize, TARGETS, tensorflowReason, topKernels };
 export type { BenchOptions, BenchRow };
@@ -45,11 +46,13 @@ interface WorkerSpec {
   probe?: boolean;
   /** Instead of a row: the wasm SIMD128 convolution tile's rate on one thread (the "machine peak" line's wasm half). */
   convPeak?: boolean;
+  /** Instead of a row: model 2's dense-layer products, old route vs the tiled SIMD loops, on one thread (scripts/bench/products.ts). */
+  products?: boolean;
 }
 
 interface ProfileEntry { model: number; batch: number; stepMs: number; kernelMs: number; top: ReturnType<typeof topKernels> }
 interface ConvPeak { shape: string; macs: number; bestMs: number; gflops: number }
-interface WorkerResult { info?: Record<string, unknown>; row?: BenchRow; profile?: ProfileEntry; unavailable?: string; convPeak?: ConvPeak }
+interface WorkerResult { info?: Record<string, unknown>; row?: BenchRow; profile?: ProfileEntry; unavailable?: string; convPeak?: ConvPeak; products?: ProductRow[] }
 
 // ---------------------------------------------------------------- worker (child process)
 
@@ -68,6 +71,7 @@ async function worker(spec: WorkerSpec): Promise<void> {
   }
   emit({ info: info as unknown as Record<string, unknown> });
   if (spec.probe) return;
+  if (spec.products) return emit({ products: measureProducts(tf) });
   if (spec.convPeak) {
     // The deep CNN's widest 3×3 layer, forward, batch 32: the register-tiled SIMD loop (conv-wat.ts).
     const [n, h, w, c, f] = [32, 14, 14, 64, 64];
@@ -393,6 +397,12 @@ function main(argv: string[]): number {
     peaks.push(mp);
   };
   measurePeak("start");
+  let products: ProductRow[] | undefined;
+  try {
+    products = runWorker({ backend: "wasm", products: true }, envFor("wasm"), pin, 1).find((x) => x.products)?.products;
+  } catch (err) {
+    failures.push({ what: "products table", error: (err as Error).message });
+  }
 
   type Job = { label: string; run: (round: number) => BenchRow };
   const runs: BenchRow[] = [];
@@ -493,6 +503,10 @@ function main(argv: string[]): number {
   };
   console.log("\nMachine peak, one core (n = 1024 float32 products, best of 5; the wasm conv best of 12):");
   for (const p of peaks) console.log(fmtPeak(p));
+  if (products) {
+    console.log("Model 2's dense-layer products, one core: old route (XNNPACK, transposed operands copied) vs tiled SIMD128 (lib/src/backend/tiled-gemm.ts); median of 7 interleaved rounds:");
+    for (const line of formatProducts(products)) console.log(line);
+  }
 
   const targets = checkTargets(rows, torchRows, o.models);
   const kerasTargets = checkKerasTargets(rows, kerasRows, o.models);
@@ -555,6 +569,7 @@ function main(argv: string[]): number {
     peersMissing: found.missing,
     torch: torchRows.length ? { version: peers.find((p) => p.name === "pytorch")?.version, python: peers.find((p) => p.name === "pytorch")?.python, threads: peers.find((p) => p.name === "pytorch")?.threads } : { skipped: found.missing.join("; ") || "no rows" },
     machinePeak: peaks,
+    products,
     options: o,
     inputs: INPUTS,
     models: Object.fromEntries(o.models.map((m) => [m, MODEL_LEGEND[m]])),

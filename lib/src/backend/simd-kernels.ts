@@ -8,8 +8,8 @@
  * pointers are the backend's tensor offsets and no data is copied. Every float operation is the one
  * the JavaScript or upstream version does, in the same order (IEEE float32, no fused multiply-add),
  * so results are bit for bit the same. The same module carries the register-tiled convolutions of
- * conv-wat.ts (tiled-conv.ts), which sum in their own order: equal to XNNPACK's results within
- * float32 rounding, not bit for bit.
+ * conv-wat.ts (tiled-conv.ts) and matrix products of gemm-wat.ts (tiled-gemm.ts), which sum in
+ * their own order: equal to XNNPACK's results within float32 rounding, not bit for bit.
  */
 import type * as tf from "@tensorflow/tfjs";
 import type { HeapBackend } from "./kernel-runner";
@@ -38,6 +38,12 @@ export interface SimdKernels {
   convForward(x: number, w: number, y: number, n: number, hp: number, wp: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, bias: number, flags: number): void;
   /** Adds the filter gradient of that convolution to dw, one buffer per `chunk` images, `block` output rows at a time (conv-wat.ts). */
   convFilterGrad(x: number, dy: number, dw: number, n: number, chunk: number, hp: number, wp: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, block: number): void;
+  /** C[m×n] = A[m×k]·B[k×n], the reduction in blocks of kc (gemm-wat.ts); leading dimensions in elements. */
+  gemmNN(a: number, b: number, c: number, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, kc: number): void;
+  /** C[m×n] = Aᵀ·B with A stored [k×m], B [k×n], the reduction in blocks of kc (gemm-wat.ts). */
+  gemmTN(a: number, b: number, c: number, m: number, n: number, k: number, lda: number, ldb: number, ldc: number, kc: number): void;
+  /** C[m×n] = A·Bᵀ with A [m×k], B stored [n×k] (gemm-wat.ts). */
+  gemmNT(a: number, b: number, c: number, m: number, n: number, k: number, lda: number, ldb: number, ldc: number): void;
 }
 
 /** The parts of the wasm backend these loops use. */

@@ -1,8 +1,9 @@
 /**
- * Helper threads for the SIMD convolution tiles when the wasm backend runs on several threads.
- * The threaded build's memory is a shared WebAssembly.Memory, so a Node worker can instantiate the
- * same compiled loops against it and work on the same tensors: a kernel hands each helper a share
- * of the images and does its own share on the calling thread. Hand-over is a small shared control
+ * Helper threads for the SIMD convolution and matrix-product tiles when the wasm backend runs on
+ * several threads. The threaded build's memory is a shared WebAssembly.Memory, so a Node worker
+ * can instantiate the same compiled loops against it and work on the same tensors: a kernel hands
+ * each helper a share of the images (or of a product's output) and does its own share on the
+ * calling thread. Hand-over is a small shared control
  * block (Atomics wait/notify), no messages, so a call costs microseconds. Helpers are unref'ed
  * (scripts still exit), and a helper that fails or does not answer turns them off for the rest of
  * the process with the reason, after which XNNPACK runs those layers again.
@@ -10,8 +11,8 @@
 import { Worker } from "node:worker_threads";
 
 /** The loops a helper can run (exports of the SIMD module). */
-export type TileLoop = "convForward" | "convFilterGrad";
-const LOOPS: readonly TileLoop[] = ["convForward", "convFilterGrad"];
+export type TileLoop = "convForward" | "convFilterGrad" | "gemmNN" | "gemmTN" | "gemmNT";
+const LOOPS: readonly TileLoop[] = ["convForward", "convFilterGrad", "gemmNN", "gemmTN", "gemmNT"];
 
 // Control block (Int32): [0] job sequence number (−1: stop), [1] last finished job, [2] loop,
 // [3] 1 when the last job threw, [4..] arguments.

@@ -47,9 +47,14 @@ export function setTiledConvThreads(threads: number): void {
   poolThreads = threads;
 }
 
-/** How many threads share a convolution: this one and the helpers, at most one per image. */
-function threadsFor(images: number): number {
+/** How many threads share a convolution (or a matrix product, tiled-gemm.ts): this one and the helpers, at most one per image (or share). */
+export function threadsFor(images: number): number {
   return Math.max(1, Math.min(images, poolThreads, 1 + tileHelperCount()));
+}
+
+/** False when wasm runs on several threads but the helpers are missing: the layers are then left to XNNPACK's pool. */
+export function tileThreadsReady(): boolean {
+  return !(poolThreads > 1 && tileHelperCount() < poolThreads - 1);
 }
 
 /** The first image of each of `k` shares of `n` images, and n. */
@@ -59,7 +64,7 @@ function shareBounds(n: number, k: number): number[] {
 
 /** The SIMD loops, when this convolution is one they cover. */
 function tiles(backend: unknown, info: tf.backend_util.Conv2DInfo, attrs: ConvAttrs, lanesOf: number): SimdKernels | undefined {
-  if (poolThreads > 1 && tileHelperCount() < poolThreads - 1) return undefined;
+  if (!tileThreadsReady()) return undefined;
   if (attrs.dataFormat && attrs.dataFormat !== "NHWC") return undefined;
   if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
   if (lanesOf % CONV_FILTER_LANES !== 0) return undefined;

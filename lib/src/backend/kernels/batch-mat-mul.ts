@@ -1,8 +1,13 @@
 /**
- * BatchMatMul (replaces wasm's): transposed products without XNNPACK's slow transposed path.
+ * BatchMatMul (replaces wasm's): float32 products on the register-tiled SIMD loops
+ * (../tiled-gemm.ts, text from ../gemm-wat.ts), which read every operand in place and beat XNNPACK
+ * at every size measured; the rest (both operands transposed, broadcast batches, no SIMD loops)
+ * through XNNPACK, with transposed products made untransposed first (its transposed path is slow).
  */
+import { gemmWat } from "../gemm-wat";
 import { asAttrs, asInputs, upstreamKernel, wasmKernel, type Info, type KernelArgs } from "../kernel-runner";
-import type { WasmKernelDef } from "./kernel";
+import { tiledMatMul } from "../tiled-gemm";
+import type { WasmKernelDef, WasmLoop } from "./kernel";
 
 const size = (t: Info): number => t.shape.reduce((x, y) => x * y, 1);
 
@@ -11,9 +16,10 @@ const size = (t: Info): number => t.shape.reduce((x, y) => x * y, 1);
  * is computed either directly, transposing whichever operand is marked transposed, or as
  * (op(B)ᵀ·op(A)ᵀ)ᵀ, whichever copies fewer elements: XNNPACK also packs the second operand on
  * every call, so a large second operand (a dense layer's weights in dx = dy·Wᵀ) costs twice.
- * Measured on the 64-filter CNN's 43,264×128 dense layer: see `npm run bench`.
+ * Measured on the 64-filter CNN's 43,264×128 dense layer: see `npm run bench`. The route of the
+ * products the SIMD loops do not take (and the bench's "old route").
  */
-export function batchMatMulFast(args: KernelArgs): Info {
+export function batchMatMulXnnpack(args: KernelArgs): Info {
   const original = upstreamKernel("BatchMatMul");
   const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
   if (!attrs.transposeA && !attrs.transposeB) return original(args);
@@ -48,8 +54,17 @@ export function batchMatMulFast(args: KernelArgs): Info {
   }
 }
 
+/** BatchMatMul: the tiled SIMD product when it covers the case, else {@link batchMatMulXnnpack}. */
+export function batchMatMulFast(args: KernelArgs): Info {
+  return tiledMatMul(args) ?? batchMatMulXnnpack(args);
+}
+
+/** `gemmNN`, `gemmTN` and `gemmNT` (../gemm-wat.ts). */
+export const GEMM_LOOPS: WasmLoop = { name: "gemmNN, gemmTN, gemmNT", wat: gemmWat };
+
 export const batchMatMulKernel: WasmKernelDef = {
   name: "BatchMatMul",
   requires: { sets: ["fast"], upstream: "replaces" },
   impl: batchMatMulFast,
+  loops: [GEMM_LOOPS],
 };
