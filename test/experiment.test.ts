@@ -223,3 +223,20 @@ test("tables: write-up figures beside ours for the runs the write-ups report; ru
     { model: "b", params: 10, val_acc: "—", test_acc: "—", test_loss: "—", epochs: "—", train_sec: "12" },
   ]);
 });
+
+test("data.trainAndVal: the split's training then validation images, built once and freed with the data", async () => {
+  const before = tf.memory().numTensors;
+  const both = data.trainAndVal();
+  assert.equal(tf.memory().numTensors, before + 2, "images and labels");
+  assert.deepEqual(both.xs.shape, [300, 28, 28, 1]);
+  const read = async (t: tf.Tensor): Promise<number[]> => { const v = Array.from(await t.data()); t.dispose(); return v; };
+  assert.deepEqual(await read(both.xs.slice(200, 1)), await read(data.val.xs.slice(0, 1)), "validation images follow the training images");
+  assert.deepEqual(await read(both.ys.slice(0, 200)), Array.from(await data.train.ys.data()));
+  assert.equal(data.trainAndVal(), both, "a re-run cell gets the same tensors");
+  assert.equal(tf.memory().numTensors, before + 2, "and no copy");
+  both.xs.dispose();
+  both.ys.dispose();
+  const again = data.trainAndVal();
+  assert.notEqual(again, both, "rebuilt after being disposed");
+  assert.equal(again.xs.isDisposed, false);
+});

@@ -22,7 +22,12 @@ export interface StudyData {
   testIndices: number[];
   /** Row counts for the results file ("rows.train", "rows.val", "rows.test"). */
   rows: Record<string, number>;
-  /** Frees every tensor. */
+  /**
+   * The split's training and then validation images in one set (what notebook 10's final model learns
+   * from), built on the first call and kept: a re-run cell gets the same tensors instead of a new copy.
+   */
+  trainAndVal(): TensorData;
+  /** Frees every tensor (trainAndVal's included). */
   dispose(): void;
 }
 
@@ -52,6 +57,7 @@ export function loadStudyData(cfg: Config, opts: { oneHot?: boolean } = {}): Stu
   const train = toTensors(trainSet, split.trainIndices, opts);
   const val = toTensors(trainSet, split.valIndices, opts);
   const test = toTensors(testSet, testIndices, opts);
+  let both: TensorData | undefined;
   const data: StudyData = {
     split,
     trainSet,
@@ -61,7 +67,11 @@ export function loadStudyData(cfg: Config, opts: { oneHot?: boolean } = {}): Stu
     test,
     testIndices,
     rows: { "rows.train": split.trainIndices.length, "rows.val": split.valIndices.length, "rows.test": testIndices.length },
-    dispose: () => tf.dispose([train.xs, train.ys, val.xs, val.ys, test.xs, test.ys]),
+    trainAndVal: () => {
+      if (!both || both.xs.isDisposed) both = toTensors(trainSet, [...split.trainIndices, ...split.valIndices], opts);
+      return both;
+    },
+    dispose: () => tf.dispose([train.xs, train.ys, val.xs, val.ys, test.xs, test.ys, ...(both ? [both.xs, both.ys] : [])]),
   };
   last = { key, data };
   return data;
