@@ -604,6 +604,9 @@ if (require.main === module) {
       console.error(err instanceof Error ? err.stack : String(err));
       process.exit(1);
     });
+  } else if (argv[0] === "--scaling") {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    process.exitCode = (require("./bench/scaling") as typeof import("./bench/scaling")).scalingMain(argv.slice(1));
   } else {
     try {
       process.exitCode = main(argv);

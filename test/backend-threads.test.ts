@@ -88,3 +88,42 @@ test("training the best model for two epochs gives the same weights bit for bit 
   assert.deepEqual(two.loss, one.loss);
   assert.equal(two.weights, one.weights);
 });
+
+// The loops shared out since (lib/src/backend/shared-rows.ts): batch norm's forward, moments, input
+// gradient and its sums (over fixed blocks of rows), and the 2×2 max-pool gradient. Shapes with a
+// last block of rows shorter than the rest, and a pool that leaves a row and a column uncovered.
+const ROWS_CHILD = `
+const tf = require("@tensorflow/tfjs");
+const { initBackend } = require(${JSON.stringify(path.join(__dirname, "..", "lib", "src", "backend", "index.ts"))});
+const { batchNormTraining } = require(${JSON.stringify(path.join(__dirname, "..", "lib", "src", "backend", "batchnorm-train.ts"))});
+(async () => {
+  const info = await initBackend("wasm");
+  const x = tf.randomNormal([37, 15, 15, 16], 0.5, 2, "float32", 1);
+  const g = tf.randomUniform([16], 0.5, 1.5, "float32", 2);
+  const b = tf.randomNormal([16], 0, 1, "float32", 3);
+  const dyBn = tf.randomNormal([37, 15, 15, 16], 0, 1, "float32", 4);
+  const [gx, gg, gb] = tf.grads((a, s, o) => batchNormTraining(a, s, o, 1e-3))([x, g, b], dyBn);
+  const y = batchNormTraining(x, g, b, 1e-3);
+  const m = tf.moments(x, [0, 1, 2]);
+  const inference = tf.batchNorm(x, m.mean, m.variance, b, g, 1e-3);
+  const dyPool = tf.randomNormal([37, 7, 7, 16], 0, 1, "float32", 5);
+  const [gp] = tf.grads((a) => tf.maxPool(a, 2, 2, "valid"))([x], dyPool);
+  const out = {};
+  for (const [k, t] of Object.entries({ y, gx, gg, gb, inference, gp })) out[k] = Array.from(t.dataSync());
+  console.log("@@" + JSON.stringify({ threads: info.threads, ...out }));
+})();
+`;
+
+test("batch norm and max-pool gradient loops give one thread's results bit for bit on two and three threads", () => {
+  type RowsResult = Record<"y" | "gx" | "gg" | "gb" | "inference" | "gp", number[]> & { threads: number };
+  const one = runChild<RowsResult>(ROWS_CHILD, "1");
+  for (const threads of ["2", "3"]) {
+    const many = runChild<RowsResult>(ROWS_CHILD, threads);
+    assert.equal(many.threads, Number(threads));
+    for (const k of ["y", "gx", "gg", "gb", "inference", "gp"] as const) {
+      assert.equal(many[k].length, one[k].length);
+      const differing = one[k].filter((v, i) => !Object.is(v, many[k][i])).length;
+      assert.equal(differing, 0, `${k} with ${threads} threads: ${differing} of ${one[k].length} values differ from one thread's`);
+    }
+  }
+});

@@ -51,6 +51,8 @@ export interface BenchOptions {
 export const USAGE =
   "usage: npm run bench -- [--models 1,2,3] [--batch-sizes 32,128] [--batches N] [--warmup N] [--repeats N] [--no-minimal] [--no-peers] [--skip COLUMNS] [--cpu] [--profile]\n" +
   "       npm run bench -- --setup-peers   (creates the Keras/TensorFlow + PyTorch venv the peer rows use, then exits)\n" +
+  "       npm run bench -- --scaling [--models 1,2,3,best] [--batch-sizes 32,128] [--repeats N] [--batches N] [--trees DIR,…]\n" +
+  "                     (wasm on 1 vs 2 threads, interleaved, with every kernel's time at both: scripts/bench/scaling.ts)\n" +
   "  --batches N   timed batches per row after warm-up (default 20; wasm-minimal runs min(N, 4), cpu min(N, 2))\n" +
   "  --warmup N    warm-up batches (default 3; the slow columns use 1)\n" +
   "  --repeats N   run every row N times, interleaved with the other columns (default 3); the table shows median and range\n" +

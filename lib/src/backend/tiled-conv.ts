@@ -2,8 +2,8 @@
  * Stride-1 NHWC convolutions (forward, input gradient, filter gradient) on the register-tiled
  * SIMD loops of conv-wat.ts, which run a CNN's 3×3 layers 1.3–1.6× (forward) and 2–2.4× (filter
  * gradient) faster than XNNPACK's WebAssembly build does on one thread (measured on the deep CNN's
- * layers, batch 32). With several wasm threads, helper threads (tile-helpers.ts) take shares of
- * the images. Each returns undefined when its case is not covered (other strides or dilations, a
+ * layers, batch 32). With several wasm threads, this thread and the helpers (tile-helpers.ts)
+ * claim chunks of the images in turn. Each returns undefined when its case is not covered (other strides or dilations, a
  * channel count the tiles do not divide, no SIMD loops, several threads but no helpers), and the
  * caller runs its previous kernel.
  */
@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs";
 import { CONV_FILTER_LANES } from "./conv-wat";
 import { kernelRunner, type HeapBackend, type Info, type KernelArgs } from "./kernel-runner";
 import { heapOffset, simdKernels, type SimdKernels } from "./simd-kernels";
-import { runWithHelpers, tileHelperCount } from "./tile-helpers";
+import { runChunked, tileHelperCount, unitJob } from "./tile-helpers";
 
 type Pad = "valid" | "same" | number | [[number, number], [number, number], [number, number], [number, number]];
 interface ConvAttrs {
@@ -57,11 +57,6 @@ export function tileThreadsReady(): boolean {
   return !(poolThreads > 1 && tileHelperCount() < poolThreads - 1);
 }
 
-/** The first image of each of `k` shares of `n` images, and n. */
-function shareBounds(n: number, k: number): number[] {
-  return Array.from({ length: k + 1 }, (_, i) => Math.floor((i * n) / k));
-}
-
 /** The SIMD loops, when this convolution is one they cover. */
 function tiles(backend: unknown, info: tf.backend_util.Conv2DInfo, attrs: ConvAttrs, lanesOf: number): SimdKernels | undefined {
   if (!tileThreadsReady()) return undefined;
@@ -102,14 +97,11 @@ function forward(args: KernelArgs, simd: SimdKernels, x: Info, filter: Info, inf
   return out;
 }
 
-/** convForward over all images, shared out among the threads by image. */
+/** convForward over all images, in chunks of images that the threads claim in turn. */
 function forwardShared(simd: SimdKernels, x: number, w: number, y: number, dims: [number, number, number, number, number, number, number, number, number], bias: number, flags: number): void {
   const [n, hp, wp, c, oh, ow, f, fh, fw] = dims;
-  const b = shareBounds(n, threadsFor(n));
-  const argsFor = (i: number): Parameters<SimdKernels["convForward"]> =>
-    [x + 4 * b[i] * hp * wp * c, w, y + 4 * b[i] * oh * ow * f, b[i + 1] - b[i], hp, wp, c, oh, ow, f, fh, fw, bias, flags];
-  const shares = Array.from({ length: b.length - 2 }, (_, i) => ({ loop: "convForward" as const, args: argsFor(i + 1) }));
-  runWithHelpers(shares, () => simd.convForward(...argsFor(0)));
+  const args = [x, w, y, n, hp, wp, c, oh, ow, f, fh, fw, bias, flags];
+  runChunked(unitJob("convForward", args, [4 * hp * wp * c, 0, 4 * oh * ow * f], n, { arg: 3, perUnit: 1, total: n }, threadsFor(n)), simd);
 }
 
 /** Conv2D: y = conv(x, filter), or undefined when not covered. */
@@ -204,15 +196,10 @@ export function tiledConv2DBackpropFilter(args: KernelArgs): Info | undefined {
       // Zeroed here (the loop adds to it); with several chunks `out` is then written, not added to.
       const heap = backend.typedArrayFromHeap(sums);
       heap.fill(0);
-      const b = shareBounds(chunks, threadsFor(chunks));
-      const argsFor = (i: number): Parameters<SimdKernels["convFilterGrad"]> => {
-        const first = b[i] * GRAD_CHUNK;
-        const images = Math.min(n, b[i + 1] * GRAD_CHUNK) - first;
-        return [heapOffset(backend, xp) + 4 * first * hp * wp * c, heapOffset(backend, dy) + 4 * first * oh * ow * f,
-          heapOffset(backend, sums) + 4 * b[i] * dwSize, images, GRAD_CHUNK, hp, wp, c, oh, ow, f, fh, fw, block];
-      };
-      const shares = Array.from({ length: b.length - 2 }, (_, i) => ({ loop: "convFilterGrad" as const, args: argsFor(i + 1) }));
-      runWithHelpers(shares, () => simd.convFilterGrad(...argsFor(0)));
+      // Units of GRAD_CHUNK images, each summed into its own buffer by whichever thread claims it.
+      const args = [heapOffset(backend, xp), heapOffset(backend, dy), heapOffset(backend, sums), n, GRAD_CHUNK, hp, wp, c, oh, ow, f, fh, fw, block];
+      const steps = [4 * GRAD_CHUNK * hp * wp * c, 4 * GRAD_CHUNK * oh * ow * f, 4 * dwSize];
+      runChunked(unitJob("convFilterGrad", args, steps, chunks, { arg: 3, perUnit: GRAD_CHUNK, total: n }, threadsFor(chunks)), simd);
       if (sums !== out) {
         const total = backend.typedArrayFromHeap(out);
         total.set(heap.subarray(0, dwSize));

@@ -8,16 +8,16 @@
  * weight gradient 11.3 → 8.6 ms, i.e. 11 / 28 / 31 → 34 / 35 / 41 GFLOP/s; `npm run bench` prints
  * the same products in isolation.
  *
- * With several wasm threads the output is split among this thread and the helpers
- * (tile-helpers.ts) along its longer side; each element is still summed by one thread in the
- * order gemm-wat.ts fixes, so results are the same bits whatever the thread count.
+ * With several wasm threads the output is cut along its longer side into bands of whole tiles that
+ * this thread and the helpers claim in turn (tile-helpers.ts); each element is still summed by one
+ * thread in the order gemm-wat.ts fixes, so results are the same bits whatever the thread count.
  * {@link tiledMatMul} returns undefined when a product is not covered (another dtype, both
  * operands transposed, broadcast batch dimensions, an empty dimension, no SIMD loops, several
  * threads but no helpers) and the caller runs its previous route.
  */
 import type { HeapBackend, Info, KernelArgs } from "./kernel-runner";
 import { heapOffset, simdKernels, type SimdKernels } from "./simd-kernels";
-import { runWithHelpers } from "./tile-helpers";
+import { runChunked, unitJob } from "./tile-helpers";
 import { threadsFor, tileThreadsReady } from "./tiled-conv";
 
 /**
@@ -55,18 +55,17 @@ function part(c: Case, a: number, b: number, out: number, d: Dims, m0: number, m
   return { loop: c === "nn" ? "gemmNN" : "gemmTN", args: [aAt, bAt, cAt, ...rest, KC] };
 }
 
-/** Runs one product, its output split over the threads along the longer side (whole tiles per share). */
+/** Runs one product, its output cut along the longer side into bands of whole tiles that the threads claim in turn. */
 function runShared(simd: SimdKernels, c: Case, a: number, b: number, out: number, d: Dims): void {
   const alongN = d.n >= d.m;
   const [len, unit] = alongN ? [d.n, c === "nt" ? 4 : 16] : [d.m, 2];
   const units = Math.ceil(len / unit);
   const threads = d.m * d.n * d.k < GEMM_SPLIT_MACS ? 1 : threadsFor(units);
-  const bound = (i: number): number => Math.min(len, Math.floor((i * units) / threads) * unit);
-  const share = (i: number): ReturnType<typeof part> =>
-    alongN ? part(c, a, b, out, d, 0, d.m, bound(i), bound(i + 1)) : part(c, a, b, out, d, bound(i), bound(i + 1), 0, d.n);
-  const shares = Array.from({ length: threads - 1 }, (_, i) => share(i + 1));
-  const own = share(0);
-  runWithHelpers(shares, () => (simd[own.loop] as (...args: number[]) => void)(...own.args));
+  const whole = part(c, a, b, out, d, 0, d.m, 0, d.n);
+  // One unit further along: rows of A and C, or columns of B and C.
+  const next = alongN ? part(c, a, b, out, d, 0, d.m, unit, d.n) : part(c, a, b, out, d, unit, d.m, 0, d.n);
+  const steps = whole.args.slice(0, 3).map((x, i) => next.args[i] - x);
+  runChunked(unitJob(whole.loop, whole.args, steps, units, { arg: alongN ? 4 : 3, perUnit: unit, total: len }, threads), simd);
 }
 
 /** BatchMatMul on the tiled loops, or undefined when not covered (see the header). */

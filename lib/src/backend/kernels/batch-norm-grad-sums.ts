@@ -4,6 +4,7 @@
  * SIMD loop, below, when C is a multiple of 4); the batch-norm training kernels use the same sums.
  */
 import type { HeapBackend, Info, KernelArgs } from "../kernel-runner";
+import { addSumBlocks, batchNormGradSumsShared, gradSumsScratch } from "../shared-rows";
 import { heapOffset, simdKernels, withFloat64Scratch } from "../simd-kernels";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
 import { rowsLoop } from "./wat";
@@ -54,10 +55,9 @@ export function channelGradSums(kernelBackend: KernelArgs["backend"], x: Info, d
   const rows = x.shape.reduce((p, q) => p * q, 1) / c;
   const simd = simdKernels(kernelBackend);
   if (simd && c % 4 === 0) {
-    // Float64 [mean, Σdy, Σdy·(x − mean)], the mean copied in.
-    const all = withFloat64Scratch(backend, 3 * c, (base) =>
-      simd.batchNormGradSums(heapOffset(backend, x), heapOffset(backend, dy), base, rows, c, base + 8 * c, base + 16 * c), mean);
-    return { sDy: all.slice(c, 2 * c), sDyX: all.slice(2 * c, 3 * c) };
+    // Float64 [mean, then Σdy, Σdy·(x − mean) per block of rows], the mean copied in (../shared-rows.ts).
+    const all = withFloat64Scratch(backend, gradSumsScratch(rows, c), (base) => batchNormGradSumsShared(simd, heapOffset(backend, x), heapOffset(backend, dy), rows, c, base), mean);
+    return addSumBlocks(all, rows, c);
   }
   const xv = backend.typedArrayFromHeap(x);
   const dyv = backend.typedArrayFromHeap(dy);

@@ -4,6 +4,7 @@
  * dx (a WebAssembly SIMD loop, below, when C is a multiple of 4).
  */
 import type { HeapBackend, Info, KernelArgs } from "../kernel-runner";
+import { batchNormInputGradShared } from "../shared-rows";
 import { heapOffset, simdKernels } from "../simd-kernels";
 import { channelGradSums, channelsAndRows } from "./batch-norm-grad-sums";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
@@ -64,7 +65,7 @@ function trainGradWasm(args: KernelArgs): Info[] {
     }
     const simd = simdKernels(args.backend);
     if (simd && c % 4 === 0) {
-      simd.batchNormInputGrad(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dx), rows, c, heapOffset(backend, params));
+      batchNormInputGradShared(simd, heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, dx), rows, c, heapOffset(backend, params));
     } else {
       const xv = backend.typedArrayFromHeap(x);
       const dyv = backend.typedArrayFromHeap(dy);

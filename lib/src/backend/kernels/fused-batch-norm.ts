@@ -3,6 +3,7 @@
  * WebAssembly SIMD pass (below); other shapes, or no SIMD loops, run wasm's own kernel.
  */
 import { upstreamKernel, type HeapBackend, type Info, type KernelArgs } from "../kernel-runner";
+import { batchNormApplyShared } from "../shared-rows";
 import { heapOffset, simdKernels } from "../simd-kernels";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
 import { rowsLoop } from "./wat";
@@ -55,7 +56,7 @@ function batchNorm(args: KernelArgs): Info {
       pv[c + k] = (sc ? sc[k] : 1) / Math.sqrt(v[k] + eps);
       pv[2 * c + k] = of ? of[k] : 0;
     }
-    simd.batchNormApply(heapOffset(backend, x), heapOffset(backend, out), size(x) / c, c, heapOffset(backend, params));
+    batchNormApplyShared(simd, heapOffset(backend, x), heapOffset(backend, out), size(x) / c, c, heapOffset(backend, params));
   } finally {
     backend.disposeData(params.dataId);
   }

@@ -4,6 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { HeapBackend, Info, KernelArgs } from "../kernel-runner";
+import { maxPoolGrad2x2Shared } from "../shared-rows";
 import { heapOffset, simdKernels } from "../simd-kernels";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
 
@@ -98,7 +99,7 @@ function maxPoolGrad(args: KernelArgs): Info {
     const simd = simdKernels(args.backend);
     if (simd && c % 4 === 0) {
       if (2 * oh < h || 2 * ow < w) dx.fill(0);
-      simd.maxPoolGrad2x2(heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), n, h, w, c, oh, ow);
+      maxPoolGrad2x2Shared(simd, heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out), n, h, w, c, oh, ow);
     } else {
       maxPoolGrad2x2(xv, dyv, dx, n, h, w, c, oh, ow);
     }

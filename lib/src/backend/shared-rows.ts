@@ -1,0 +1,77 @@
+/**
+ * The batch-norm and max-pool gradient loops shared out among the wasm threads (tile-helpers.ts).
+ * With the convolutions and matrix products on both threads, these loops were the largest part of
+ * a training step left on the calling thread: for `best` at batch 128 (one thread, ms per step)
+ * the batch-norm input gradient and its sums 8.0, max-pool gradient 6.2, batch moments 4.5 and the
+ * batch-norm forward 2.5, about a sixth of the step outside the convolutions.
+ *
+ * The elementwise loops (batch-norm forward and input gradient, max-pool gradient) write each
+ * output once, so any cut gives the same bits. The per-channel sums are taken over fixed blocks of
+ * SUM_ROWS rows, each into its own float64 accumulators, and the blocks added in order: the same
+ * sums on any thread count (one thread sums the same blocks in turn).
+ */
+import type { SimdKernels } from "./simd-kernels";
+import { runChunked, unitJob } from "./tile-helpers";
+import { threadsFor } from "./tiled-conv";
+
+/** Values below which a loop stays on the calling thread (a hand-over costs microseconds; these run at about 1 ns per value). */
+const SPLIT_VALUES = 1 << 16;
+
+/** Rows per block of the per-channel sums: fixed, so the order of the additions never depends on the threads. */
+export const SUM_ROWS = 2048;
+
+const threads = (values: number, units: number): number => (values < SPLIT_VALUES ? 1 : threadsFor(units));
+
+/** batchNormApply over rows × cols, cut by rows. */
+export function batchNormApplyShared(simd: SimdKernels, x: number, out: number, rows: number, cols: number, params: number): void {
+  const row = 4 * cols;
+  runChunked(unitJob("batchNormApply", [x, out, rows, cols, params], [row, row], rows, { arg: 2, perUnit: 1, total: rows }, threads(rows * cols, rows)), simd);
+}
+
+/** batchNormInputGrad over rows × cols, cut by rows. */
+export function batchNormInputGradShared(simd: SimdKernels, x: number, dy: number, out: number, rows: number, cols: number, params: number): void {
+  const row = 4 * cols;
+  runChunked(unitJob("batchNormInputGrad", [x, dy, out, rows, cols, params], [row, row, row], rows, { arg: 3, perUnit: 1, total: rows }, threads(rows * cols, rows)), simd);
+}
+
+/** maxPoolGrad2x2 over n images, cut by image. */
+export function maxPoolGrad2x2Shared(simd: SimdKernels, x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void {
+  const [image, pooled] = [4 * h * w * c, 4 * oh * ow * c];
+  runChunked(unitJob("maxPoolGrad2x2", [x, dy, dx, n, h, w, c, oh, ow], [image, pooled, image], n, { arg: 3, perUnit: 1, total: n }, threads(n * h * w * c, n)), simd);
+}
+
+/** Float64 values of scratch {@link batchNormGradSumsShared} needs: the mean, then Σdy and Σdy·(x − mean) per block of rows. */
+export function gradSumsScratch(rows: number, cols: number): number {
+  return cols * (1 + 2 * Math.max(1, Math.ceil(rows / SUM_ROWS)));
+}
+
+/**
+ * batchNormGradSums over blocks of SUM_ROWS rows: `scratch` (byte offset, {@link gradSumsScratch}
+ * float64 values, zeroed, the mean first) receives each block's [Σdy, Σdy·(x − mean)].
+ */
+export function batchNormGradSumsShared(simd: SimdKernels, x: number, dy: number, rows: number, cols: number, scratch: number): void {
+  const blocks = Math.max(1, Math.ceil(rows / SUM_ROWS));
+  const row = 4 * cols;
+  const first = scratch + 8 * cols;
+  const job = {
+    loop: "batchNormGradSums" as const, args: [x, dy, scratch, Math.min(rows, SUM_ROWS), cols, first, first + 8 * cols],
+    steps: [SUM_ROWS * row, SUM_ROWS * row, 0, 0, 0, 16 * cols, 16 * cols], chunks: blocks, countArg: 3, lastCount: rows - (blocks - 1) * SUM_ROWS,
+  };
+  // The same blocks on one thread: only who sums them changes.
+  runChunked(job, simd, threads(rows * cols, blocks) === 1);
+}
+
+/** The totals [Σdy, Σdy·(x − mean)] from the scratch of {@link batchNormGradSumsShared}, its blocks added in order. */
+export function addSumBlocks(all: Float64Array, rows: number, cols: number): { sDy: Float64Array; sDyX: Float64Array } {
+  const blocks = Math.max(1, Math.ceil(rows / SUM_ROWS));
+  const sDy = new Float64Array(cols);
+  const sDyX = new Float64Array(cols);
+  for (let b = 0; b < blocks; b++) {
+    const at = cols + 2 * cols * b;
+    for (let k = 0; k < cols; k++) {
+      sDy[k] += all[at + k];
+      sDyX[k] += all[at + cols + k];
+    }
+  }
+  return { sDy, sDyX };
+}
