@@ -16,6 +16,7 @@ import { mergePartResults, partResultsPath, planShards, unitId, type PartResults
 import { formatSummary, keyMetrics, type RunSummary, type SummaryRow } from "./runner/summary";
 import { selectNotebooks, takeRunLocks } from "./run-notebooks";
 import { readArgs } from "./cli-args";
+import { runMain } from "./cli-main";
 import { deterministicPart, listStoredSearches, searchDir } from "../lib/src/search-store";
 import type { TrialResult } from "../lib/src/tuning";
 
@@ -439,29 +440,5 @@ function withoutShardEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 if (require.main === module) {
-  let opts: MergeOptions | "help";
-  try {
-    opts = parseMergeArgs(process.argv.slice(2));
-  } catch (err) {
-    console.error(`merge: ${(err as Error).message}\n\n${MERGE_USAGE}`);
-    process.exit(2);
-  }
-  if (opts === "help") {
-    console.log(MERGE_USAGE);
-    process.exit(0);
-  }
-  merge(opts).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      if (err instanceof MergeRefusal) {
-        console.error(`merge refused: ${err.message}`);
-        process.exitCode = 2;
-      } else {
-        console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-        process.exitCode = 1;
-      }
-    },
-  );
+  runMain({ name: "merge", usage: MERGE_USAGE, parse: (argv) => parseMergeArgs(argv), run: merge, refusal: { type: MergeRefusal, prefix: "merge refused" } });
 }

@@ -8,6 +8,8 @@ import { pageHtml } from "./report/page";
 import { parseNotebook, renderNotebook, type NotebookStatus } from "./report/render-notebook";
 import { renderIndex, type NotebookEntry } from "./report/render-index";
 import type { ResultsFile } from "../lib/src/results";
+import { readArgs } from "./cli-args";
+import { runMain } from "./cli-main";
 import { prepareTryIt, tryItBody, tryItPageWeight, writeTryItFiles, TRYIT_PAGE, TRYIT_SCRIPTS, TRYIT_STYLE, type TryItInput } from "./report/tryit";
 
 /** Where to read and write. */
@@ -246,12 +248,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env, 
 /** {@link parseArgs} plus the artifacts folder (whose models/best the try-it page carries). */
 export function parseAll(argv: string[], env: NodeJS.ProcessEnv = process.env, root = path.join(__dirname, "..")): { opts: ReportOptions; artifactsDir: string } {
   const given: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
-    if (!["--profile", "--artifacts", "--in", "--results", "--out"].includes(flag)) throw new Error(`unknown argument "${argv[i]}"; ${REPORT_USAGE}`);
-    const value = inline ?? argv[++i];
-    if (!value) throw new Error(`${flag} needs a value; ${REPORT_USAGE}`);
-    given[flag] = value;
+  for (const arg of readArgs(argv)) {
+    if (!["--profile", "--artifacts", "--in", "--results", "--out"].includes(arg.flag)) throw new Error(`unknown argument "${arg.flag}"`);
+    given[arg.flag] = arg.value();
   }
   const profile = given["--profile"] ?? env.FMNIST_PROFILE ?? "quick";
   if (profile !== "quick" && profile !== "full") throw new Error(`--profile must be quick or full, got "${profile}"`);
@@ -275,15 +274,17 @@ export async function buildReportWithTryIt(opts: ReportOptions, artifactsDir: st
 }
 
 if (require.main === module) {
-  (async () => {
-    const { opts, artifactsDir } = parseAll(process.argv.slice(2));
-    const r = await buildReportWithTryIt(opts, artifactsDir);
-    for (const p of r.pages) console.log(`${p.file.padEnd(40)} ${(p.bytes / 1024).toFixed(1).padStart(9)} KiB  ${p.charts} chart(s)`);
-    if (r.tryIt?.note) console.log(`try-it page: no model to try (${r.tryIt.note})`);
-    else if (r.tryIt?.pageWeightBytes !== undefined) console.log(`try-it page: ${r.tryIt.file} loads ${(r.tryIt.pageWeightBytes / 1024 / 1024).toFixed(2)} MB in all (model, tfjs, plotly.js)`);
-    console.log(`report written to ${r.outDir}/index.html`);
-  })().catch((e: unknown) => {
-    console.error(`report: ${(e as Error).message}`);
-    process.exit(1);
+  runMain({
+    name: "report",
+    usage: REPORT_USAGE,
+    parse: (argv) => (argv.includes("--help") || argv.includes("-h") ? "help" : parseAll(argv)),
+    run: async ({ opts, artifactsDir }) => {
+      const r = await buildReportWithTryIt(opts, artifactsDir);
+      for (const p of r.pages) console.log(`${p.file.padEnd(40)} ${(p.bytes / 1024).toFixed(1).padStart(9)} KiB  ${p.charts} chart(s)`);
+      if (r.tryIt?.note) console.log(`try-it page: no model to try (${r.tryIt.note})`);
+      else if (r.tryIt?.pageWeightBytes !== undefined) console.log(`try-it page: ${r.tryIt.file} loads ${(r.tryIt.pageWeightBytes / 1024 / 1024).toFixed(2)} MB in all (model, tfjs, plotly.js)`);
+      console.log(`report written to ${r.outDir}/index.html`);
+      return 0;
+    },
   });
 }

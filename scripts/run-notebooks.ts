@@ -36,6 +36,7 @@ import {
   type Unit,
 } from "./runner/shard";
 import { readProvenance } from "./runner/provenance";
+import { runMain } from "./cli-main";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -427,13 +428,6 @@ async function runLocked(
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (err: unknown) => {
-      console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
-      process.exitCode = 1;
-    },
-  );
+  // main reads its own arguments (usage and --help included); the entry point adds the exit code and one-line errors.
+  runMain({ name: "run-notebooks", usage: "", parse: (argv) => argv, run: main });
 }

@@ -17,6 +17,7 @@ import { runSearch, type TrialResult } from "../lib/src/tuning";
 import { planFinalTraining, planRows } from "../lib/src/training-plan";
 import { resolveShard, type ShardSpec } from "./runner/shard";
 import { readArgs } from "./cli-args";
+import { runMain } from "./cli-main";
 import { readProvenance } from "./runner/provenance";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -260,35 +261,19 @@ async function printGathered(g: GatheredSearch, out: string): Promise<void> {
 }
 
 if (require.main === module) {
-  let opts: SearchCliOptions | "help";
-  let shard: ShardSpec | undefined;
-  try {
-    opts = parseSearchArgs(process.argv.slice(2));
-    if (opts !== "help" && opts.mode !== "gather") shard = resolveShard(opts.shardArg, opts.shardCountArg, process.env);
-  } catch (err) {
-    console.error(`search: ${(err as Error).message}\n\n${SEARCH_USAGE}`);
-    process.exit(2);
-  }
-  if (opts === "help") {
-    console.log(SEARCH_USAGE);
-    process.exit(0);
-  }
-  const o = opts;
-  (async () => {
-    if (o.mode === "gather") {
+  runMain({
+    name: "search",
+    usage: SEARCH_USAGE,
+    parse: (argv) => {
+      const o = parseSearchArgs(argv);
+      if (o === "help") return o;
+      return { o, shard: o.mode === "gather" ? undefined : resolveShard(o.shardArg, o.shardCountArg, process.env) };
+    },
+    run: async ({ o, shard }) => {
+      if (o.mode !== "gather") return runTrials(o, shard);
       await printGathered(gather(o), o.out as string);
       return 0;
-    }
-    return runTrials(o, shard);
-  })().then(
-    (code) => {
-      process.exitCode = code;
     },
-    (err: unknown) => {
-      const refusal = err instanceof GatherRefusal;
-      const message = err instanceof Error ? err.message : String(err);
-      console.error(refusal ? `search --gather refused: ${message}` : `search: ${message}`);
-      process.exitCode = refusal ? 2 : 1;
-    },
-  );
+    refusal: { type: GatherRefusal, prefix: "search --gather refused" },
+  });
 }

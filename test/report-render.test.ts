@@ -127,7 +127,7 @@ test("parseArgs: --profile picks the executed folder and a per-profile output; -
   assert.deepEqual(parseArgs([], { FMNIST_PROFILE: "full" }, "/repo"), full);
   assert.deepEqual(parseArgs(["--profile", "full"], {}, "/repo"), full);
   assert.deepEqual(parseArgs(["--profile=full", "--artifacts", "/x"], {}, "/repo"), { inDir: "/x/executed/full", resultsDir: "/x/results", outDir: "/x/report/full" });
-  assert.throws(() => parseArgs(["--bogus"], {}, "/repo"), /unknown argument "--bogus"; usage: report \[--profile/);
+  assert.throws(() => parseArgs(["--bogus"], {}, "/repo"), /unknown argument "--bogus"/);
   assert.throws(() => parseArgs(["--profile", "medium"], {}, "/repo"), /--profile must be quick or full, got "medium"/);
   assert.throws(() => parseArgs(["--out"], {}, "/repo"), /--out needs a value/);
 });
