@@ -11,8 +11,8 @@
  * share waits for the slowest thread: on this shared 2-core machine a helper is often descheduled
  * for milliseconds, and model 3's convolutions at batch 128 ran no faster on two threads than on
  * one (tf.profile: Conv2D 120 ms at 1 thread, 135 at 2). Now a late helper finds less work left:
- * `best` at batch 128, time per step with the calling thread on a core (scripts/bench/scaling.ts),
- * 2 threads 133 → 119 ms, 2-thread/1-thread 1.47× → 1.79× in one interleaved run (load 4–5).
+ * `best` at batch 128 (scripts/bench/scaling.ts, one interleaved run, quiet machine), two threads
+ * 734 → 806 samples/s against 675 on one; its convolutions 1.2–1.4× → 1.4–1.5× on two threads.
  *
  * Hand-over is a small shared control block (Atomics wait/notify), no messages. (A helper that
  * spun ~100 µs before sleeping measured no better on the shared machine and burns a core the other
