@@ -30,8 +30,9 @@ export interface ComputeBudget {
 
 /**
  * The full profile's compute budget for notebook 10's final training, calibrated once on the reference
- * machine (this project's 2-core machine, wasm, 2 threads) from the recorded full run that
- * notebooks/baselines/full.json holds, so that the recorded winner gets the 21 epochs it got there.
+ * machine (this project's 2-core machine, wasm, 2 threads) from the full run recorded on 2026-11-23 in
+ * notebooks/baselines/full.json, so that the recorded winner gets the 21 epochs it got there. It is a
+ * constant: later re-recordings of the baseline (other kernels, other machines) do not change it.
  *
  * perBatchMacs: one `npm run bench` run on the same machine (README, Backends: model 3, 2 threads)
  * trained 443 images/s at batch 32 and 590 at batch 128. With a per-image cost c and a per-step cost
@@ -43,7 +44,7 @@ export interface ComputeBudget {
  *
  * macs: the recorded run planned 19 min × 0.95 = 1,083 s at trial 1's measured speed (Adam 1e-3, 32
  * filters, dropout 0.25, batch 128) and trained 21 epochs over 60,000 images in 1,051.169 s
- * (full.json's best.train_sec) = 1,198.7 images/s, which was 1.006× the trial's speed, so trial 1
+ * (that run's best.train_sec) = 1,198.7 images/s, which was 1.006× the trial's speed, so trial 1
  * trained at 1,198.7 / 1.006 = 1,191.5 images/s: 1,083 s × 1,191.5 = 1,290,400 images = 21.51 epochs.
  * One epoch of that configuration costs 60,000 × 22,931,328 + ⌈60,000 / 128⌉ × 366,901,248 =
  * 1.5480e12 MACs, so the budget is 21.51 × 1.5480e12 = 3.329e13, recorded as 3.33e13: 21.51 epochs,
