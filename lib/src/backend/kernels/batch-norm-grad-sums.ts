@@ -4,7 +4,7 @@
  * SIMD loop, below, when C is a multiple of 4); the batch-norm training kernels use the same sums.
  */
 import type { HeapBackend, Info, KernelArgs } from "../kernel-runner";
-import { addSumBlocks, batchNormGradSumsShared, gradSumsScratch } from "../shared-rows";
+import { addSumBlocks, batchNormGradSumsShared, gradSumsScratch } from "../row-loops";
 import { heapOffset, simdKernels, withFloat64Scratch } from "../simd-kernels";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
 import { rowsLoop } from "./wat";
@@ -55,7 +55,7 @@ export function channelGradSums(kernelBackend: KernelArgs["backend"], x: Info, d
   const rows = x.shape.reduce((p, q) => p * q, 1) / c;
   const simd = simdKernels(kernelBackend);
   if (simd && c % 4 === 0) {
-    // Float64 [mean, then Σdy, Σdy·(x − mean) per block of rows], the mean copied in (../shared-rows.ts).
+    // Float64 [mean, then Σdy, Σdy·(x − mean) per block of rows], the mean copied in (../row-loops.ts).
     const all = withFloat64Scratch(backend, gradSumsScratch(rows, c), (base) => batchNormGradSumsShared(simd, heapOffset(backend, x), heapOffset(backend, dy), rows, c, base), mean);
     return addSumBlocks(all, rows, c);
   }

@@ -4,7 +4,7 @@
  * dx (a WebAssembly SIMD loop, below, when C is a multiple of 4).
  */
 import type { HeapBackend, Info, KernelArgs } from "../kernel-runner";
-import { batchNormInputGradShared } from "../shared-rows";
+import { batchNormInputGradShared } from "../row-loops";
 import { heapOffset, simdKernels } from "../simd-kernels";
 import { channelGradSums, channelsAndRows } from "./batch-norm-grad-sums";
 import type { WasmKernelDef, WasmLoop } from "./kernel";

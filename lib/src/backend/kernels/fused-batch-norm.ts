@@ -3,7 +3,7 @@
  * WebAssembly SIMD pass (below); other shapes, or no SIMD loops, run wasm's own kernel.
  */
 import { upstreamKernel, type HeapBackend, type Info, type KernelArgs } from "../kernel-runner";
-import { batchNormApplyShared } from "../shared-rows";
+import { batchNormApplyShared } from "../row-loops";
 import { heapOffset, simdKernels } from "../simd-kernels";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
 import { rowsLoop } from "./wat";

@@ -4,7 +4,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { HeapBackend, Info, KernelArgs } from "../kernel-runner";
-import { maxPoolGrad2x2Shared } from "../shared-rows";
+import { maxPoolGrad2x2Shared } from "../row-loops";
 import { heapOffset, simdKernels } from "../simd-kernels";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
 
