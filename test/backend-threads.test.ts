@@ -89,7 +89,7 @@ test("training the best model for two epochs gives the same weights bit for bit 
   assert.equal(two.weights, one.weights);
 });
 
-// The loops shared out since (lib/src/backend/shared-rows.ts): batch norm's forward, moments, input
+// The loops shared out since (lib/src/backend/row-loops.ts): batch norm's forward, moments, input
 // gradient and its sums (over fixed blocks of rows), and the 2×2 max-pool gradient. Shapes with a
 // last block of rows shorter than the rest, and a pool that leaves a row and a column uncovered.
 const ROWS_CHILD = `
