@@ -8,18 +8,13 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/src/backend/index";
-import { createRng } from "../lib/src/random";
+import { randomTensor } from "./helpers/tensors";
 import { tiledGemmCalls } from "../lib/src/backend/tiled-gemm";
 
 before(async () => {
   await initBackend("wasm");
 });
 
-function randomTensor(shape: number[], seed: number): tf.Tensor {
-  const rng = createRng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rng.normal()), shape);
-}
 
 /** Largest absolute difference over the largest absolute cpu value. */
 function relErr(a: Float32Array, b: Float32Array): number {

@@ -4,7 +4,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, simdKernelsFailure } from "../lib/src/backend/index";
-import { createRng } from "../lib/src/random";
+import { randomTensor } from "./helpers/tensors";
 import { simdKernels } from "../lib/src/backend/simd-kernels";
 import { setTiledConvThreads, tiledConvCalls } from "../lib/src/backend/tiled-conv";
 import { tileHelperCount } from "../lib/src/backend/tile-helpers";
@@ -13,11 +13,6 @@ before(async () => {
   await initBackend("wasm");
 });
 
-function randomTensor(shape: number[], seed: number): tf.Tensor {
-  const rng = createRng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  return tf.tensor(Float32Array.from({ length: n }, () => rng.normal()), shape);
-}
 
 function relErr(a: Float32Array | number[], b: Float32Array | number[]): number {
   let num = 0;
