@@ -33,9 +33,9 @@ const { initBackend } = require(${JSON.stringify(path.join(__dirname, "..", "lib
 `;
 
 /** Runs `script` in a child process with FMNIST_WASM_THREADS = threads and returns what it printed after "@@". */
-function runChild<T>(script: string, threads: string): T {
+function runChild<T>(script: string, threads: string, env: NodeJS.ProcessEnv = {}): T {
   const r = spawnSync(process.execPath, ["--import", "tsx", "-e", script], {
-    env: { ...process.env, FMNIST_WASM_THREADS: threads },
+    env: { ...process.env, FMNIST_WASM_THREADS: threads, ...env },
     encoding: "utf8",
     timeout: 120_000, // a worker keeping the process alive would hit this
     maxBuffer: 64 * 1024 * 1024,
@@ -126,4 +126,24 @@ test("batch norm and max-pool gradient loops give one thread's results bit for b
       assert.equal(differing, 0, `${k} with ${threads} threads: ${differing} of ${one[k].length} values differ from one thread's`);
     }
   }
+});
+
+// With our kernels the threads are ours (this one and the helpers) and XNNPACK's own pool stays at
+// one thread, whose spinning between small layers took a core from the helper; with the "minimal"
+// set XNNPACK runs the layers and gets every thread.
+const POOL_CHILD = `
+const wasm = require("@tensorflow/tfjs-backend-wasm");
+const { initBackend } = require(${JSON.stringify(path.join(__dirname, "..", "lib", "src", "backend", "index.ts"))});
+const { tileHelperCount } = require(${JSON.stringify(path.join(__dirname, "..", "lib", "src", "backend", "tile-helpers.ts"))});
+(async () => {
+  const info = await initBackend("wasm");
+  console.log("@@" + JSON.stringify({ threads: info.threads, pool: wasm.getThreadsCount(), helpers: tileHelperCount() }));
+})();
+`;
+
+test("two threads: our helper and a one-thread XNNPACK pool with our kernels, XNNPACK's pool of two without", () => {
+  type PoolResult = { threads: number; pool: number; helpers: number };
+  assert.deepEqual(runChild<PoolResult>(POOL_CHILD, "2", { FMNIST_WASM_KERNELS: "fast" }), { threads: 2, pool: 1, helpers: 1 });
+  assert.deepEqual(runChild<PoolResult>(POOL_CHILD, "2", { FMNIST_WASM_KERNELS: "minimal" }), { threads: 2, pool: 2, helpers: 0 });
+  assert.deepEqual(runChild<PoolResult>(POOL_CHILD, "1", { FMNIST_WASM_KERNELS: "fast" }), { threads: 1, pool: 1, helpers: 0 });
 });

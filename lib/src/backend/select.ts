@@ -10,7 +10,8 @@ import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { registerTransformFallback } from "./transform-fallback";
 import type { BackendRequest, Config, WasmSettings } from "../config";
 import { BACKEND_REQUESTS, wasmSettings, wasmSettingsOf } from "../config";
-import { registerWasmTrainingKernels, startWasmKernelLoops } from "./kernels/registry";
+import { registerWasmTrainingKernels, startWasmKernelLoops, usesTileHelpers } from "./kernels/registry";
+import { tileHelperCount } from "./tile-helpers";
 import { prepareWasmThreads, unrefWasmWorkers } from "./wasm-threads";
 import type { WebGpuAdapterInfo } from "./webgpu";
 import { WebGpuUnavailableError, adapterLine, hardwareGpuPossible, startWebGpu, webgpuAdapterSetting } from "./webgpu";
@@ -110,7 +111,8 @@ async function useWasm(reason: string, settings: WasmSettings): Promise<BackendI
   let threadNote = "";
   let prepared: ReturnType<typeof prepareWasmThreads>;
   try {
-    prepared = prepareWasmThreads(wanted);
+    // Our kernels bring their own helper threads; XNNPACK's pool then only gets in their way.
+    prepared = prepareWasmThreads(wanted, usesTileHelpers(set) ? 1 : wanted);
   } catch (err) {
     threadNote = `; 1 thread instead of ${wanted}: ${(err as Error).message}`;
   }
@@ -128,7 +130,8 @@ async function useWasm(reason: string, settings: WasmSettings): Promise<BackendI
   }
   if (prepared) unrefWasmWorkers();
   // The SIMD loops, the kernels that need them and the convolution helper threads (kernels/registry.ts).
-  const started = await startWasmKernelLoops(set, tf.backend(), wasm.getThreadsCount());
+  const poolThreads = wasm.getThreadsCount();
+  const started = await startWasmKernelLoops(set, tf.backend(), prepared ? wanted : 1);
   threadNote += started.notes;
   const loops = started.loops;
   const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
@@ -138,7 +141,8 @@ async function useWasm(reason: string, settings: WasmSettings): Promise<BackendI
     gpu: false,
     reason: reason + threadNote,
     versions: { ...versions("@tensorflow/tfjs-backend-wasm"), simd: String(simd), kernels: set, loops },
-    threads: wasm.getThreadsCount(),
+    // The threads training runs on: ours (this one and the helpers that started) or XNNPACK's pool.
+    threads: Math.max(poolThreads, 1 + tileHelperCount()),
   };
   return info;
 }

@@ -127,8 +127,16 @@ interface Prepared {
  * Prepares the threaded build before `tf.setBackend("wasm")`. Returns undefined (one thread,
  * plain SIMD build) when `threads` is 1, and throws with the reason when the installed
  * tfjs-backend-wasm is not the version this was written for.
+ *
+ * `poolThreads` is the size of XNNPACK's own thread pool (default `threads`). With our kernel
+ * set the convolutions, matrix products and batch-norm loops run on our helper threads
+ * (tile-helpers.ts) over the threaded build's shared memory, and XNNPACK keeps only small
+ * layers (max pooling, elementwise ops): its pool is then best at 1. A pool thread spins for a
+ * while after each of those small layers, so on a 2-core machine it took a core from our helper:
+ * `best` at batch 128 ran 1.20× faster on two threads than on one with the pool at 2, 1.42×
+ * with it at 1 (scripts/bench/scaling.ts, one interleaved run each, quiet machine).
  */
-export function prepareWasmThreads(threads: number): Prepared | undefined {
+export function prepareWasmThreads(threads: number, poolThreads = threads): Prepared | undefined {
   if (threads <= 1) return undefined;
   const dir = path.dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json"));
   const mainScript = path.join(dir, "wasm-out", "tfjs-backend-wasm-threaded-simd.js");
@@ -157,7 +165,7 @@ export function prepareWasmThreads(threads: number): Prepared | undefined {
   };
   osModule.cpus = doubled;
   tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", true);
-  wasm.setThreadsCount(threads);
+  wasm.setThreadsCount(Math.max(1, Math.min(threads, poolThreads)));
   return {
     restore(): void {
       URL.createObjectURL = originalObjectUrl;

@@ -100,6 +100,11 @@ export function wasmKernelSet(): WasmKernelSet | undefined {
   return registered;
 }
 
+/** Whether the kernels of `set` run SIMD loops, and with several threads share them with helper threads (startWasmKernelLoops). */
+export function usesTileHelpers(set: WasmKernelSet): boolean {
+  return inSet(set).some((k) => (k.loops ?? []).length > 0);
+}
+
 /** The WebAssembly text of every loop the kernels of `set` run, each loop once, in table order. */
 export function wasmLoopsText(set: WasmKernelSet): string {
   const loops = new Map<string, WasmLoop>();
