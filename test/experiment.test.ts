@@ -201,6 +201,15 @@ test("loadModel loads a saved model of this split and refuses one trained on ano
   await assert.rejects(ex.loadModel("elsewhere_probe"), /"elsewhere_probe" was trained on split another-split, but this profile's split is /);
 });
 
+test("loadModel on a missing model: one line (no stack) naming the notebook to run first", async () => {
+  const err = await ex.loadModel("never_saved", { trainedBy: "10-tuning" }).then(() => undefined, (e: unknown) => e as Error);
+  assert.ok(err, "loading a model that was never saved must fail");
+  assert.match(err.message, /No saved model "never_saved" for the quick profile in .*models: run notebook 10-tuning first \(it trains and saves "never_saved"\), then re-run this cell\./);
+  assert.equal(err.stack, `Error: ${err.message}`, "printed without stack frames");
+  const plain = await ex.loadModel("never_saved").then(() => undefined, (e: unknown) => e as Error);
+  assert.match(plain?.message ?? "", /run the notebook that trains "never_saved" first/);
+});
+
 test("train refuses to save a model whose split it cannot tell", async () => {
   const fresh = await experiment(NOTEBOOK, { env: {}, overrides: { ...SMALL, artifactsDir: dir } });
   const bare = { train: data.train, val: data.val };

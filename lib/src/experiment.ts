@@ -12,12 +12,14 @@
  * cell run twice is never counted twice. Interrupted training: `trainEach` stops at the interrupted
  * run, and `writeResults` refuses any interrupted run with one plain line, writing nothing.
  */
+import * as path from "node:path";
 import type * as tf from "@tensorflow/tfjs";
 import { initBackend, type BackendInfo } from "./backend/index";
 import { notebookParts, resolveConfig, type Config, type NotebookParts } from "./config";
 import { loadSplit } from "./data/split";
 import { describeModel, MODEL_NAMES, type ModelName, type ModelOptions } from "./models";
-import { loadModel, type ModelMeta } from "./persist";
+import { cleanError } from "./errors";
+import { loadModel, MissingModelError, type ModelMeta } from "./persist";
 import { readResults, resultsPath, writeResults, type ModelResult, type NotebookResults } from "./results";
 import { showModel, type ModelSummaryShown } from "./run-views";
 import { loadStudyData, type StudyData } from "./study-data";
@@ -102,8 +104,11 @@ export interface Experiment {
   train(model: ModelName | tf.LayersModel, data: TrainData & { test?: LabelledTensors }, opts?: ExperimentTrainOptions): Promise<TrainAndEvaluateResult>;
   /** Trains registry models one after another (see train); stops after an interrupted one, which is the last returned. */
   trainEach(names: readonly ModelName[], data: TrainData & { test?: LabelledTensors }, opts?: ExperimentTrainOptions): Promise<TrainAndEvaluateResult[]>;
-  /** A saved model, refused when it was trained on another split than this configuration's. */
-  loadModel(name: string): Promise<{ model: tf.LayersModel; meta: ModelMeta }>;
+  /**
+   * A saved model, refused when it was trained on another split than this configuration's. `trainedBy` names the
+   * notebook that trains and saves it: when the model is missing, the error (one line, no stack) says to run it.
+   */
+  loadModel(name: string, opts?: { trainedBy?: string }): Promise<{ model: tf.LayersModel; meta: ModelMeta }>;
   /** A model's metrics in another notebook's results for this profile; `{}` (and a printed note) when there are none. */
   resultOf(notebook: string, model: string): Record<string, number>;
   /**
@@ -177,8 +182,15 @@ export async function experiment(notebook: string, opts: ExperimentOptions = {})
       }
       return runs;
     },
-    async loadModel(name) {
-      const saved = await loadModel(name, cfg.artifactsDir);
+    async loadModel(name, opts = {}) {
+      let saved: Awaited<ReturnType<typeof loadModel>>;
+      try {
+        saved = await loadModel(name, cfg.artifactsDir);
+      } catch (err) {
+        if (!(err instanceof MissingModelError)) throw err;
+        const run = opts.trainedBy ? `run notebook ${opts.trainedBy} first (it trains and saves "${name}")` : `run the notebook that trains "${name}" first`;
+        throw cleanError(`No saved model "${name}" for the ${cfg.profile} profile in ${path.join(cfg.artifactsDir, "models")}: ${run}, then re-run this cell.`);
+      }
       const split = loaded?.split.id ?? loadSplit(cfg).id;
       const { meta } = saved;
       if (meta.splitId !== undefined && meta.splitId !== split) {

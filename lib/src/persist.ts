@@ -230,13 +230,21 @@ function recoverInterruptedSave(name: string, dir: string): void {
   if (last !== undefined) fs.renameSync(path.join(parent, last), dir);
 }
 
+/** Thrown when a saved model is asked for and none is there (the caller may say which notebook makes it). */
+export class MissingModelError extends Error {
+  constructor(readonly modelName: string, message: string) {
+    super(message);
+    this.name = "MissingModelError";
+  }
+}
+
 /** Reads a saved model's meta.json. */
 export function readModelMeta(name: string, artifactsDir: string): ModelMeta {
   const dir = modelDir(name, artifactsDir);
   recoverInterruptedSave(name, dir);
   const file = path.join(dir, META_JSON);
   if (!fs.existsSync(file)) {
-    throw new Error(`No saved model "${name}" in ${path.dirname(dir)} (${file} missing): train and save it first (saveModel)`);
+    throw new MissingModelError(name, `No saved model "${name}" in ${path.dirname(dir)} (${file} missing): train and save it first (saveModel)`);
   }
   let meta: ModelMeta;
   try {
