@@ -19,7 +19,7 @@ import { notebookParts, resolveConfig, type Config, type NotebookParts } from ".
 import { loadSplit } from "./data/split";
 import { describeModel, MODEL_NAMES, type ModelName, type ModelOptions } from "./models";
 import { cleanError } from "./errors";
-import { loadModel, MissingModelError, type ModelMeta } from "./persist";
+import { loadModel, MissingModelError, modelDir, type ModelMeta } from "./persist";
 import { readResults, resultsPath, writeResults, type ModelResult, type NotebookResults } from "./results";
 import { showModel, type ModelSummaryShown } from "./run-views";
 import { loadStudyData, type StudyData } from "./study-data";
@@ -189,7 +189,7 @@ export async function experiment(notebook: string, opts: ExperimentOptions = {})
       } catch (err) {
         if (!(err instanceof MissingModelError)) throw err;
         const run = opts.trainedBy ? `run notebook ${opts.trainedBy} first (it trains and saves "${name}")` : `run the notebook that trains "${name}" first`;
-        throw cleanError(`No saved model "${name}" for the ${cfg.profile} profile in ${path.join(cfg.artifactsDir, "models")}: ${run}, then re-run this cell.`);
+        throw cleanError(`No saved model "${name}" for the ${cfg.profile} profile in ${path.dirname(modelDir(name, cfg.artifactsDir))}: ${run}, then re-run this cell.`);
       }
       const split = loaded?.split.id ?? loadSplit(cfg).id;
       const { meta } = saved;

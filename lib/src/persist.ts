@@ -232,7 +232,7 @@ function recoverInterruptedSave(name: string, dir: string): void {
 
 /** Thrown when a saved model is asked for and none is there (the caller may say which notebook makes it). */
 export class MissingModelError extends Error {
-  constructor(readonly modelName: string, message: string) {
+  constructor(message: string) {
     super(message);
     this.name = "MissingModelError";
   }
@@ -244,7 +244,7 @@ export function readModelMeta(name: string, artifactsDir: string): ModelMeta {
   recoverInterruptedSave(name, dir);
   const file = path.join(dir, META_JSON);
   if (!fs.existsSync(file)) {
-    throw new MissingModelError(name, `No saved model "${name}" in ${path.dirname(dir)} (${file} missing): train and save it first (saveModel)`);
+    throw new MissingModelError(`No saved model "${name}" in ${path.dirname(dir)} (${file} missing): train and save it first (saveModel)`);
   }
   let meta: ModelMeta;
   try {
