@@ -9,17 +9,25 @@
  *
  * (σ = √(variance + ε), sums over the M values of a channel), which on wasm is one pass for the
  * two sums and one for dx. The same numbers as the composed ops within float32 rounding (the sums
- * are float64 here). Other backends run the same formula with tf ops. The wasm kernels:
- * kernels/batch-moments.ts and kernels/batch-norm-train-grad.ts.
+ * are float64 here). On native TensorFlow the forward and backward passes are TensorFlow's own fused
+ * training-mode batch norm (native-kernels.ts); other backends run the same formula with tf ops. The
+ * wasm kernels: kernels/batch-moments.ts and kernels/batch-norm-train-grad.ts.
  */
 import * as tf from "@tensorflow/tfjs";
 import { BATCH_MOMENTS } from "./kernels/batch-moments";
 import { BATCH_NORM_GRAD_SUMS } from "./kernels/batch-norm-grad-sums";
 import { BATCH_NORM_TRAIN_GRAD } from "./kernels/batch-norm-train-grad";
+import { BATCH_NORM_TRAIN } from "./native-kernels";
 
 function useWasmKernels(x: tf.Tensor): boolean {
   return x.dtype === "float32" && tf.getBackend() === "wasm" && tf.getKernel(BATCH_NORM_TRAIN_GRAD, "wasm") !== undefined &&
     tf.getKernel(BATCH_MOMENTS, "wasm") !== undefined && tf.getKernel(BATCH_NORM_GRAD_SUMS, "wasm") !== undefined;
+}
+
+/** Native TensorFlow's fused training-mode batch norm applies (registered by initBackend, NHWC float32 only). */
+function useNativeKernels(x: tf.Tensor): boolean {
+  const backend = tf.getBackend();
+  return x.dtype === "float32" && x.rank === 4 && tf.getKernel(BATCH_NORM_TRAIN, backend) !== undefined && tf.getKernel(BATCH_NORM_TRAIN_GRAD, backend) !== undefined;
 }
 
 /** Mean and biased variance of every channel (last axis) of `x`. */
@@ -50,14 +58,20 @@ export function batchNormTraining(
     throw new Error(`batchNormTraining: gamma and beta must have shape [${c}] (the last axis of x), got [${gamma.shape}] and [${beta.shape}]`);
   }
   const op = tf.customGrad(((xi: tf.Tensor, g: tf.Tensor1D, b: tf.Tensor1D, save: tf.GradSaveFunc) => {
-    const { mean, variance } = channelMoments(xi);
+    // Native TensorFlow: the normalised output and the statistics in one op; elsewhere moments, then batchNorm.
+    const native = useNativeKernels(xi);
+    let value: tf.Tensor | undefined;
+    let mean: tf.Tensor1D;
+    let variance: tf.Tensor1D;
+    if (native) [value, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN, { x: xi, scale: g, offset: b }, { epsilon }) as [tf.Tensor, tf.Tensor1D, tf.Tensor1D];
+    else ({ mean, variance } = channelMoments(xi));
     onMoments?.(mean, variance);
     save([xi, mean, variance, g]);
     return {
-      value: tf.batchNorm(xi, mean, variance, b, g, epsilon),
+      value: value ?? tf.batchNorm(xi, mean, variance, b, g, epsilon),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [sx, sMean, sVar, sGamma] = saved as [tf.Tensor, tf.Tensor1D, tf.Tensor1D, tf.Tensor1D];
-        if (useWasmKernels(sx)) {
+        if (useWasmKernels(sx) || (native && useNativeKernels(sx))) {
           return tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, { x: sx, dy, mean: sMean, variance: sVar, scale: sGamma }, { varianceEpsilon: epsilon }) as tf.Tensor[];
         }
         const axes = sx.shape.slice(0, -1).map((_, i) => i);

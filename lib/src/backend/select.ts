@@ -8,6 +8,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import * as wasm from "@tensorflow/tfjs-backend-wasm";
 import { registerTransformFallback } from "./transform-fallback";
+import { registerNativeTrainingKernels } from "./native-kernels";
 import type { BackendRequest, Config, WasmSettings } from "../config";
 import { BACKEND_REQUESTS, wasmSettings, wasmSettingsOf } from "../config";
 import { registerWasmTrainingKernels, startWasmKernelLoops, usesTileHelpers } from "./kernels/registry";
@@ -156,6 +157,7 @@ async function useNative(gpu: boolean, reason: string): Promise<BackendInfo> {
   await tf.setBackend("tensorflow");
   await tf.ready();
   registerTransformFallback("tensorflow"); // tfjs-node has no Transform kernel: augmentation needs one
+  registerNativeTrainingKernels("tensorflow"); // batch norm and ReLU's gradient as single TensorFlow ops
   const pkg = gpu ? "@tensorflow/tfjs-node-gpu" : "@tensorflow/tfjs-node";
   return { name: "tensorflow", package: pkg, gpu, reason, versions: versions(pkg), threads: 0 };
 }
