@@ -272,3 +272,24 @@ test("job folders of runs killed outright are removed at the next start; live on
   assert.deepEqual(removeStaleJobDirs(dir), [path.join(dir, `fmnist-keras-job-${dead}-abc`)]);
   assert.deepEqual(fs.readdirSync(dir).sort(), [`fmnist-keras-job-${process.pid}-def`, `fmnist-keras-job-${process.ppid}-ghi`, "fmnist-other-1-x"].sort());
 });
+
+test("best_recipe.py (the Keras stand-in of docs/best-model.md): bad options, a wrong data folder and a missing Keras each get one clear line", { skip: noNumpy }, () => {
+  const script = path.join(path.dirname(KERAS_SCRIPT), "best_recipe.py");
+  const run = (...args: string[]) => spawnSync(python3, [script, ...args], { encoding: "utf8", env: { ...process.env, PYTHONPATH: "" } });
+  const epochs = run("--epochs", "0");
+  assert.equal(epochs.status, 2);
+  assert.match(epochs.stderr, /--epochs must be a positive integer, got 0/);
+  const layers = run("--layers", "resnet");
+  assert.equal(layers.status, 2);
+  assert.match(layers.stderr, /invalid choice: 'resnet'/);
+  const data = run("--data", path.join(tmp(), "nowhere"));
+  assert.equal(data.status, 1);
+  assert.match(data.stderr, /nowhere\/train-images-idx3-ubyte\.gz not found: pass --data/);
+  // Where this python3 has no Keras (the usual case outside the peers' venv), the script says what to install.
+  const hasKeras = spawnSync(python3, ["-c", "import keras, tensorflow"]).status === 0;
+  if (!hasKeras) {
+    const noKeras = run("--epochs", "1");
+    assert.equal(noKeras.status, 1);
+    assert.match(noKeras.stderr, /(keras|tensorflow) is not installed: it needs numpy, TensorFlow 2\.21 and Keras 3/);
+  }
+});
