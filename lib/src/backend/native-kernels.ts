@@ -95,34 +95,28 @@ export function registerNativeTrainingKernels(backendName = "tensorflow"): boole
       }
     },
   });
-  const maxPoolGrad = tf.getKernel("MaxPoolGrad", backendName);
-  if (maxPoolGrad) {
-    tf.unregisterKernel("MaxPoolGrad", backendName);
-    tf.registerKernel({
-      ...maxPoolGrad,
-      kernelFunc: (args) => {
-        const { dy, input, output } = args.inputs as { dy: tf.Tensor4D; input: tf.Tensor4D; output: tf.Tensor4D };
-        const a = args.attrs as { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown; dimRoundingMode?: unknown };
-        const two = (v: number | [number, number]): boolean => (Array.isArray(v) ? v[0] === 2 && v[1] === 2 : v === 2);
-        if (!two(a.filterSize) || !two(a.strides) || a.pad !== "valid" || a.dimRoundingMode != null || input.dtype !== "float32") return maxPoolGrad.kernelFunc(args);
-        return maxPoolGrad2x2(dy, input, output);
-      },
-    });
-  }
-  const step = tf.getKernel("Step", backendName);
-  if (step) {
-    tf.unregisterKernel("Step", backendName);
-    tf.registerKernel({
-      ...step,
-      kernelFunc: (args) => {
-        // The engine hands kernels its Tensor objects (tfjs-node's own kernels call ops on them the same way).
-        const { x } = args.inputs as { x: tf.Tensor };
-        if ((args.attrs as { alpha?: number }).alpha !== 0 || x.dtype !== "float32") return step.kernelFunc(args);
-        return tf.tidy(() => tf.where(tf.isNaN(x), x, tf.cast(tf.greater(x, 0), "float32")));
-      },
-    });
-  }
+  wrapKernel("MaxPoolGrad", backendName, (upstream) => (args) => {
+    const { dy, input, output } = args.inputs as { dy: tf.Tensor4D; input: tf.Tensor4D; output: tf.Tensor4D };
+    const a = args.attrs as { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown; dimRoundingMode?: unknown };
+    const two = (v: number | [number, number]): boolean => (Array.isArray(v) ? v[0] === 2 && v[1] === 2 : v === 2);
+    if (!two(a.filterSize) || !two(a.strides) || a.pad !== "valid" || a.dimRoundingMode != null || input.dtype !== "float32") return upstream(args);
+    return maxPoolGrad2x2(dy, input, output);
+  });
+  wrapKernel("Step", backendName, (upstream) => (args) => {
+    // The engine hands kernels its Tensor objects (tfjs-node's own kernels call ops on them the same way).
+    const { x } = args.inputs as { x: tf.Tensor };
+    if ((args.attrs as { alpha?: number }).alpha !== 0 || x.dtype !== "float32") return upstream(args);
+    return tf.tidy(() => tf.where(tf.isNaN(x), x, tf.cast(tf.greater(x, 0), "float32")));
+  });
   return true;
+}
+
+/** Replaces `kernelName` on `backendName` with `wrap(upstream)`, where it exists; `upstream` takes the cases the wrapper leaves. */
+function wrapKernel(kernelName: string, backendName: string, wrap: (upstream: tf.KernelFunc) => tf.KernelFunc): void {
+  const config = tf.getKernel(kernelName, backendName);
+  if (!config) return;
+  tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ ...config, kernelFunc: wrap(config.kernelFunc) });
 }
 
 /** Gradient of a 2×2, stride-2, unpadded max pool: `dy` and `output` [N, Ho, Wo, C], `input` [N, H, W, C]. */
