@@ -257,6 +257,42 @@ test("MaxPoolGrad on wasm matches cpu, ties included (first maximum in row-major
   }
 });
 
+test("2×2 MaxPool, Relu and the Relu gradient on wasm equal cpu exactly (SIMD loops, tails, other pools on the original kernel)", async () => {
+  assert.equal(simdKernelsFailure(), undefined, "the WebAssembly SIMD loops are loaded");
+  let seed = 400;
+  const pools: Array<{ shape: number[]; k: number; s: number; pad: "valid" | "same" }> = [
+    { shape: [3, 28, 28, 32], k: 2, s: 2, pad: "valid" },
+    { shape: [2, 7, 7, 8], k: 2, s: 2, pad: "valid" }, // odd: the last row and column are in no window
+    { shape: [2, 7, 7, 8], k: 2, s: 2, pad: "same" }, // padded windows: the original kernel
+    { shape: [2, 6, 6, 3], k: 2, s: 2, pad: "valid" }, // channels not a multiple of 4: the original kernel
+    { shape: [1, 9, 9, 4], k: 3, s: 2, pad: "valid" },
+  ];
+  for (const cs of pools) {
+    const x = randomTensor(cs.shape, seed++);
+    const [cpu, wasm] = await onBoth(() => [tf.maxPool(x as tf.Tensor4D, cs.k, cs.s, cs.pad)]);
+    assert.deepEqual(Array.from(wasm[0]), Array.from(cpu[0]), JSON.stringify(cs));
+  }
+  // Sizes with and without a tail after the groups of four; exact zeros in x take the "else 0" side.
+  for (const shape of [[4, 14, 14, 64], [3, 5, 7], [2], [1, 3]]) {
+    const x = tf.mul(tf.round(tf.mul(randomTensor(shape, seed++), 3)), 0.5);
+    const dy = randomTensor(shape, seed++);
+    const [cpu, wasm] = await onBoth(() => [tf.relu(x), tf.grad((a: tf.Tensor) => tf.relu(a))(x, dy)]);
+    for (let i = 0; i < 2; i++) {
+      // Equal values; the sign of a zero may differ (0 · negative dy is −0 on cpu, +0 here).
+      assert.deepEqual(Array.from(wasm[i], (v) => v + 0), Array.from(cpu[i], (v) => v + 0), `${["relu", "relu gradient"][i]} [${shape}]`);
+    }
+    assert.ok(cpu[1].some((v) => v === 0) && cpu[1].some((v) => v !== 0) || shape.length < 2, `[${shape}]: both sides of the gradient exercised`);
+  }
+  await tf.setBackend("wasm");
+  const before = tf.memory().numTensors;
+  const x = randomTensor([2, 8, 8, 4], seed++);
+  tf.tidy(() => {
+    tf.grad((a: tf.Tensor) => tf.maxPool(tf.relu(a) as tf.Tensor4D, 2, 2, "valid"))(x);
+  });
+  x.dispose();
+  assert.equal(tf.memory().numTensors, before, "no tensor left behind");
+});
+
 test("a warm CNN training step on wasm leaks no tensors and lowers the loss", async () => {
   await initBackend("wasm");
   await tf.setBackend("wasm");

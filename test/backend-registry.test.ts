@@ -42,7 +42,7 @@ test("the table: fast registers every kernel once, minimal only the missing Conv
   }
   const text = wasmLoopsText("fast");
   const exported = [...text.matchAll(/\(export "([^"]+)"\)/g)].map((m) => m[1]).sort();
-  assert.deepEqual(exported, ["adam", "batchNormApply", "batchNormGradSums", "batchNormInputGrad", "convFilterGrad", "convForward", "gemmNN", "gemmNT", "gemmTN", "maxPoolGrad2x2", "sumRows"]);
+  assert.deepEqual(exported, ["adam", "addChunks", "batchNormApply", "batchNormGradSums", "batchNormInputGrad", "convFilterGrad", "convForward", "gemmNN", "gemmNT", "gemmTN", "maxPool2x2", "maxPoolGrad2x2", "padImages", "reluForward", "reluGrad", "sumRows"]);
   assert.equal(wasmLoopsText("minimal"), "");
 });
 

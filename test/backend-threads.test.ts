@@ -108,19 +108,24 @@ const { batchNormTraining } = require(${JSON.stringify(path.join(__dirname, ".."
   const inference = tf.batchNorm(x, m.mean, m.variance, b, g, 1e-3);
   const dyPool = tf.randomNormal([37, 7, 7, 16], 0, 1, "float32", 5);
   const [gp] = tf.grads((a) => tf.maxPool(a, 2, 2, "valid"))([x], dyPool);
+  const pool = tf.maxPool(x, 2, 2, "valid");
+  const relu = tf.relu(x);
+  const [gr] = tf.grads((a) => tf.relu(a))([x], dyBn);
   const out = {};
-  for (const [k, t] of Object.entries({ y, gx, gg, gb, inference, gp })) out[k] = Array.from(t.dataSync());
+  for (const [k, t] of Object.entries({ y, gx, gg, gb, inference, gp, pool, relu, gr })) out[k] = Array.from(t.dataSync());
   console.log("@@" + JSON.stringify({ threads: info.threads, ...out }));
 })();
 `;
 
-test("batch norm and max-pool gradient loops give one thread's results bit for bit on two and three threads", () => {
-  type RowsResult = Record<"y" | "gx" | "gg" | "gb" | "inference" | "gp", number[]> & { threads: number };
+test("batch norm, max-pool, ReLU and their gradients' loops give one thread's results bit for bit on two and three threads", () => {
+  const keys = ["y", "gx", "gg", "gb", "inference", "gp", "pool", "relu", "gr"] as const;
+  type RowsResult = Record<(typeof keys)[number], number[]> & { threads: number };
   const one = runChild<RowsResult>(ROWS_CHILD, "1");
   for (const threads of ["2", "3"]) {
     const many = runChild<RowsResult>(ROWS_CHILD, threads);
     assert.equal(many.threads, Number(threads));
-    for (const k of ["y", "gx", "gg", "gb", "inference", "gp"] as const) {
+    for (const k of keys) {
+      assert.ok(one[k].length > 0, k);
       assert.equal(many[k].length, one[k].length);
       const differing = one[k].filter((v, i) => !Object.is(v, many[k][i])).length;
       assert.equal(differing, 0, `${k} with ${threads} threads: ${differing} of ${one[k].length} values differ from one thread's`);

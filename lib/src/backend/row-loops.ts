@@ -40,6 +40,23 @@ export function maxPoolGrad2x2Shared(simd: SimdKernels, x: number, dy: number, d
   runChunked(unitJob("maxPoolGrad2x2", [x, dy, dx, n, h, w, c, oh, ow], [image, pooled, image], n, { arg: 3, perUnit: 1, total: n }, threads(n * h * w * c, n)), simd);
 }
 
+/** maxPool2x2 over n images, cut by image. */
+export function maxPool2x2Shared(simd: SimdKernels, x: number, y: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void {
+  const [image, pooled] = [4 * h * w * c, 4 * oh * ow * c];
+  runChunked(unitJob("maxPool2x2", [x, y, n, h, w, c, oh, ow], [image, pooled], n, { arg: 2, perUnit: 1, total: n }, threads(n * h * w * c, n)), simd);
+}
+
+/**
+ * An elementwise loop over `vectors` groups of four float32 (reluForward, reluGrad): `pointers`
+ * are its tensors' byte offsets, each moving 16 bytes a group, and the count of groups follows
+ * them; cut into runs of groups.
+ */
+export function elementwiseShared(simd: SimdKernels, loop: "reluForward" | "reluGrad", pointers: number[], vectors: number): void {
+  if (vectors === 0) return;
+  const count = { arg: pointers.length, perUnit: 1, total: vectors };
+  runChunked(unitJob(loop, [...pointers, vectors], pointers.map(() => 16), vectors, count, threads(4 * vectors, vectors)), simd);
+}
+
 /** Float64 values of scratch {@link batchNormGradSumsShared} needs: the mean, then Σdy and Σdy·(x − mean) per block of rows. */
 export function gradSumsScratch(rows: number, cols: number): number {
   return cols * (1 + 2 * Math.max(1, Math.ceil(rows / SUM_ROWS)));

@@ -24,6 +24,9 @@ declare const WebAssembly: {
 
 /** The exported loops (each written next to the kernel that runs it, in kernels/); every pointer is a byte offset into the backend's memory. */
 export interface SimdKernels {
+  maxPool2x2(x: number, y: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;
+  reluForward(x: number, out: number, vectors: number): void;
+  reluGrad(x: number, dy: number, out: number, vectors: number): void;
   maxPoolGrad2x2(x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void;
   sumRows(x: number, rows: number, cols: number, acc: number): void;
   batchNormGradSums(x: number, dy: number, mean: number, rows: number, cols: number, sdy: number, sdyx: number): void;
@@ -36,6 +39,10 @@ export interface SimdKernels {
   ): void;
   /** Stride-1 "valid" convolution of a padded input (conv-wat.ts); flags: 1 add bias, 2 relu. */
   convForward(x: number, w: number, y: number, n: number, hp: number, wp: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, bias: number, flags: number): void;
+  /** Copies n NHWC images into out with top/bottom zero rows and left/right zero columns (conv-wat.ts). */
+  padImages(x: number, out: number, n: number, h: number, w: number, c: number, top: number, bottom: number, left: number, right: number): void;
+  /** out = parts[0] + … + parts[chunks − 1] in that order, `vectors` groups of four float32, parts `stride` bytes apart (conv-wat.ts). */
+  addChunks(parts: number, out: number, vectors: number, chunks: number, stride: number): void;
   /** Adds the filter gradient of that convolution to dw, one buffer per `chunk` images, `block` output rows at a time (conv-wat.ts). */
   convFilterGrad(x: number, dy: number, dw: number, n: number, chunk: number, hp: number, wp: number, c: number, oh: number, ow: number, f: number, fh: number, fw: number, block: number): void;
   /** C[m×n] = A[m×k]·B[k×n], the reduction in blocks of kc (gemm-wat.ts); leading dimensions in elements. */

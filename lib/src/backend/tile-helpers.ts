@@ -23,8 +23,8 @@
 import { Worker } from "node:worker_threads";
 
 /** The loops a helper can run (exports of the SIMD module). */
-export type TileLoop = "convForward" | "convFilterGrad" | "gemmNN" | "gemmTN" | "gemmNT" | "maxPoolGrad2x2" | "batchNormApply" | "batchNormInputGrad" | "batchNormGradSums";
-const LOOPS: readonly TileLoop[] = ["convForward", "convFilterGrad", "gemmNN", "gemmTN", "gemmNT", "maxPoolGrad2x2", "batchNormApply", "batchNormInputGrad", "batchNormGradSums"];
+export type TileLoop = "convForward" | "convFilterGrad" | "gemmNN" | "gemmTN" | "gemmNT" | "maxPoolGrad2x2" | "batchNormApply" | "batchNormInputGrad" | "batchNormGradSums" | "maxPool2x2" | "reluForward" | "reluGrad" | "padImages" | "addChunks";
+const LOOPS: readonly TileLoop[] = ["convForward", "convFilterGrad", "gemmNN", "gemmTN", "gemmNT", "maxPoolGrad2x2", "batchNormApply", "batchNormInputGrad", "batchNormGradSums", "maxPool2x2", "reluForward", "reluGrad", "padImages", "addChunks"];
 
 /**
  * One job: chunk i runs `loop` with `args[j] + i·steps[j]`; the last chunk's argument `countArg`

@@ -9,7 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { CONV_FILTER_LANES } from "./conv-wat";
-import { kernelRunner, type HeapBackend, type Info, type KernelArgs } from "./kernel-runner";
+import type { HeapBackend, Info, KernelArgs } from "./kernel-runner";
 import { heapOffset, simdKernels, type SimdKernels } from "./simd-kernels";
 import { runChunked, tileHelperCount, unitJob } from "./tile-helpers";
 
@@ -32,6 +32,9 @@ const GRAD_CHUNK = 16;
 
 /** First-level data cache the filter gradient blocks its rows for (bytes; 32–48 KiB on current x86 and ARM cores). */
 const L1_BYTES = 32 * 1024;
+
+/** Values below which the padding copy and the gradient chunks' total stay on the calling thread (a hand-over costs microseconds). */
+const PAD_SPLIT_VALUES = 1 << 16;
 
 /** How often each loop ran in this process (for tests and profiles: which route a layer took). */
 export const tiledConvCalls = { forward: 0, inputGradient: 0, filterGradient: 0 };
@@ -70,15 +73,24 @@ function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs): tf
   return tf.backend_util.computeConv2DInfo(xShape as Shape4, filterShape as Shape4, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode);
 }
 
-/** Runs `body` on x zero-padded by [top, bottom, left, right] (x itself when all are 0). */
-function withPadded<T>(args: KernelArgs, x: Info, pads: [number, number, number, number], body: (padded: Info) => T): T {
+/**
+ * Runs `body` on x zero-padded by [top, bottom, left, right] (x itself when all are 0): a copy made
+ * by the padImages loop, images shared among the threads (an exact copy, as wasm's PadV2 made on
+ * the calling thread alone).
+ */
+function withPadded<T>(args: KernelArgs, simd: SimdKernels, x: Info, pads: [number, number, number, number], body: (padded: Info) => T): T {
   const [top, bottom, left, right] = pads;
   if (!top && !bottom && !left && !right) return body(x);
-  const padded = kernelRunner(args.backend)("PadV2", { x }, { paddings: [[0, 0], [top, bottom], [left, right], [0, 0]], constantValue: 0 });
+  const backend = args.backend as unknown as HeapBackend;
+  const [n, h, w, c] = x.shape;
+  const [hp, wp] = [h + top + bottom, w + left + right];
+  const padded = backend.makeOutput([n, hp, wp, c], "float32");
   try {
+    const job = unitJob("padImages", [heapOffset(backend, x), heapOffset(backend, padded), n, h, w, c, top, bottom, left, right], [4 * h * w * c, 4 * hp * wp * c], n, { arg: 2, perUnit: 1, total: n }, n * hp * wp * c < PAD_SPLIT_VALUES ? 1 : threadsFor(n));
+    runChunked(job, simd);
     return body(padded);
   } finally {
-    (args.backend as unknown as HeapBackend).disposeData(padded.dataId);
+    backend.disposeData(padded.dataId);
   }
 }
 
@@ -89,7 +101,7 @@ function forward(args: KernelArgs, simd: SimdKernels, x: Info, filter: Info, inf
   const { outHeight: oh, outWidth: ow, outChannels: f, filterHeight: fh, filterWidth: fw } = info;
   const out = backend.makeOutput([n, oh, ow, f], "float32");
   tiledConvCalls.forward++;
-  withPadded(args, x, [top, bottom, left, right], (xp) => {
+  withPadded(args, simd, x, [top, bottom, left, right], (xp) => {
     const [, hp, wp] = xp.shape;
     forwardShared(simd, heapOffset(backend, xp), heapOffset(backend, filter), heapOffset(backend, out), [n, hp, wp, c, oh, ow, f, fh, fw],
       bias ? heapOffset(backend, bias) : 0, (bias ? 1 : 0) | (relu ? 2 : 0));
@@ -157,7 +169,7 @@ export function tiledConv2DBackpropInput(args: KernelArgs): Info | undefined {
     }
     const out = backend.makeOutput([n, h, w, c], "float32");
     tiledConvCalls.inputGradient++;
-    withPadded(args, dy, pads, (dyp) => {
+    withPadded(args, simd, dy, pads, (dyp) => {
       const [, hp, wp] = dyp.shape;
       forwardShared(simd, heapOffset(backend, dyp), heapOffset(backend, turned), heapOffset(backend, out), [n, hp, wp, f, h, w, c, fh, fw], 0, 0);
     });
@@ -182,7 +194,7 @@ export function tiledConv2DBackpropFilter(args: KernelArgs): Info | undefined {
   const { outHeight: oh, outWidth: ow } = info;
   const out = backend.makeOutput([fh, fw, c, f], "float32");
   tiledConvCalls.filterGradient++;
-  withPadded(args, x, [top, bottom, left, right], (xp) => {
+  withPadded(args, simd, x, [top, bottom, left, right], (xp) => {
     const [, hp, wp] = xp.shape;
     // Output rows per block: the block's gradient rows and input rows fit the first-level cache.
     const block = Math.max(1, Math.floor(L1_BYTES / (4 * (ow * f + wp * c))));
@@ -201,12 +213,10 @@ export function tiledConv2DBackpropFilter(args: KernelArgs): Info | undefined {
       const steps = [4 * GRAD_CHUNK * hp * wp * c, 4 * GRAD_CHUNK * oh * ow * f, 4 * dwSize];
       runChunked(unitJob("convFilterGrad", args, steps, chunks, { arg: 3, perUnit: GRAD_CHUNK, total: n }, threadsFor(chunks)), simd);
       if (sums !== out) {
-        const total = backend.typedArrayFromHeap(out);
-        total.set(heap.subarray(0, dwSize));
-        for (let k = 1; k < chunks; k++) {
-          const part = heap.subarray(k * dwSize, (k + 1) * dwSize);
-          for (let j = 0; j < dwSize; j++) total[j] += part[j];
-        }
+        // The chunks' sums added in order (a shared loop: each thread totals its own band of values).
+        const vectors = dwSize / 4;
+        const add = [heapOffset(backend, sums), heapOffset(backend, out), vectors, chunks, 4 * dwSize];
+        runChunked(unitJob("addChunks", add, [16, 16], vectors, { arg: 2, perUnit: 1, total: vectors }, dwSize * chunks < PAD_SPLIT_VALUES ? 1 : threadsFor(vectors)), simd);
       }
     } finally {
       if (sums !== out) backend.disposeData(sums.dataId);

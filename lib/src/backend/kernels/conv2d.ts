@@ -8,7 +8,7 @@ import { tiledConv2D, tiledFusedConv2D } from "../tiled-conv";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
 
 /** `convForward` and `convFilterGrad` (../conv-wat.ts): every stride-1 convolution kernel runs them. */
-export const CONV_LOOPS: WasmLoop = { name: "convForward, convFilterGrad", wat: convWat };
+export const CONV_LOOPS: WasmLoop = { name: "convForward, convFilterGrad, padImages, addChunks", wat: convWat };
 
 export const conv2dKernel: WasmKernelDef = {
   name: "Conv2D",

@@ -7,6 +7,7 @@ import type { HeapBackend, Info, KernelArgs } from "../kernel-runner";
 import { maxPoolGrad2x2Shared } from "../row-loops";
 import { heapOffset, simdKernels } from "../simd-kernels";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
+import { windows2x2Loop } from "./wat";
 
 /** `maxPoolGrad2x2(x, dy, dx, n, h, w, c, oh, ow)`: the 2×2, stride-2 case as f32x4 lanes over the channels. */
 const MAX_POOL_GRAD_2X2: WasmLoop = {
@@ -22,24 +23,7 @@ const MAX_POOL_GRAD_2X2: WasmLoop = {
     (local $p i32) (local $o i32) (local $d i32)
     (local $v00 v128) (local $v01 v128) (local $v10 v128) (local $v11 v128)
     (local $g v128) (local $best v128) (local $m1 v128) (local $m2 v128) (local $m3 v128)
-    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
-    (local.set $row (i32.mul (local.get $w) (local.get $cb)))
-    (local.set $d (local.get $dy))
-    (block $bdone (loop $bl
-      (br_if $bdone (i32.ge_u (local.get $b) (local.get $n)))
-      (local.set $i (i32.const 0))
-      (block $idone (loop $il
-        (br_if $idone (i32.ge_u (local.get $i) (local.get $oh)))
-        (local.set $p (i32.mul
-          (i32.add (i32.mul (local.get $b) (local.get $h)) (i32.shl (local.get $i) (i32.const 1)))
-          (local.get $row)))
-        (local.set $j (i32.const 0))
-        (block $jdone (loop $jl
-          (br_if $jdone (i32.ge_u (local.get $j) (local.get $ow)))
-          (local.set $k (i32.const 0))
-          (block $kdone (loop $kl
-            (br_if $kdone (i32.ge_u (local.get $k) (local.get $cb)))
-            (local.set $o (i32.add (local.get $p) (local.get $k)))
+    (local.set $d (local.get $dy))${windows2x2Loop(`
             (local.set $v00 (v128.load (i32.add (local.get $x) (local.get $o))))
             (local.set $v01 (v128.load (i32.add (local.get $x) (i32.add (local.get $o) (local.get $cb)))))
             (local.set $v10 (v128.load (i32.add (local.get $x) (i32.add (local.get $o) (local.get $row)))))
@@ -58,17 +42,8 @@ const MAX_POOL_GRAD_2X2: WasmLoop = {
             (v128.store (i32.add (local.get $dx) (i32.add (local.get $o) (local.get $cb)))
               (v128.and (local.get $g) (v128.andnot (v128.andnot (local.get $m1) (local.get $m2)) (local.get $m3))))
             (v128.store (i32.add (local.get $dx) (local.get $o))
-              (v128.andnot (local.get $g) (v128.or (v128.or (local.get $m1) (local.get $m2)) (local.get $m3))))
-            (local.set $d (i32.add (local.get $d) (i32.const 16)))
-            (local.set $k (i32.add (local.get $k) (i32.const 16)))
-            (br $kl)))
-          (local.set $p (i32.add (local.get $p) (i32.shl (local.get $cb) (i32.const 1))))
-          (local.set $j (i32.add (local.get $j) (i32.const 1)))
-          (br $jl)))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $il)))
-      (local.set $b (i32.add (local.get $b) (i32.const 1)))
-      (br $bl)))
+              (v128.andnot (local.get $g) (v128.or (v128.or (local.get $m1) (local.get $m2)) (local.get $m3))))`, `
+            (local.set $d (i32.add (local.get $d) (i32.const 16)))`)}
   )`,
 };
 

@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { registerBatchNormGradient } from "../batchnorm-grad";
+import { registerReluGradient } from "../relu-grad";
 import { rememberUpstream, type WasmKernel } from "../kernel-runner";
 import { loadSimdKernels, sharedSimdModule } from "../simd-kernels";
 import { startTileHelpers } from "../tile-helpers";
@@ -28,7 +29,9 @@ import { conv2dBackpropInputKernel } from "./conv2d-backprop-input";
 import { fusedBatchNormKernel } from "./fused-batch-norm";
 import { identityKernel } from "./identity";
 import type { WasmKernelDef, WasmKernelSet, WasmLoop } from "./kernel";
+import { maxPoolKernel } from "./max-pool";
 import { maxPoolGradKernel } from "./max-pool-grad";
+import { reluGradKernel, reluKernel } from "./relu";
 import { meanKernel, sumKernel } from "./sum-mean";
 
 export type { WasmKernelSet } from "./kernel";
@@ -54,6 +57,9 @@ export const WASM_KERNELS: readonly WasmKernelDef[] = [
   conv2dBackpropFilterMinimalKernel, // minimal: the only kernel of that set
   batchMatMulKernel,
   identityKernel,
+  maxPoolKernel,
+  reluKernel,
+  reluGradKernel,
 ];
 
 /** Names of the wasm kernels that ours add or replace (the "fast" set). */
@@ -80,8 +86,8 @@ function register(k: WasmKernelDef): void {
 
 /**
  * Registers the kernels of `set` (FMNIST_WASM_KERNELS, in Config) on the wasm backend, all but
- * those that need the SIMD loops, and with "fast" the FusedBatchNorm gradient that uses them
- * (../batchnorm-grad.ts). "fast" is every kernel of the table; "minimal" only makes wasm able to
+ * those that need the SIMD loops, and with "fast" the FusedBatchNorm and Relu gradients that use them
+ * (../batchnorm-grad.ts, ../relu-grad.ts). "fast" is every kernel of the table; "minimal" only makes wasm able to
  * train (the benchmark's "before" column). Idempotent; asking for a different set after the first
  * call is an error (kernels are process-wide).
  */
@@ -91,7 +97,10 @@ export function registerWasmTrainingKernels(set: WasmKernelSet = "fast"): void {
     return;
   }
   for (const k of inSet(set)) if (k.requires.loops !== "required") register(k);
-  if (set === "fast") registerBatchNormGradient();
+  if (set === "fast") {
+    registerBatchNormGradient();
+    registerReluGradient();
+  }
   registered = set;
 }
 

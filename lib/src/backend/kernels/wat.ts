@@ -29,6 +29,43 @@ export function rowsLoop(row: string, body: string, init = ""): string {
 }
 
 /**
+ * Loops over the 2×2, stride-2 windows of n NHWC images, four channels at a time (C a multiple of
+ * 4): `body` runs with $o the byte offset (from the images' start) of the window's top-left value
+ * for these channels, $cb = 4·C and $row = 4·W·C, then `advance` (e.g. moving an output pointer 16
+ * bytes). Needs the parameters $n, $h, $w, $c, $oh, $ow and the i32 locals $cb, $row, $b, $i, $j,
+ * $k, $p and $o.
+ */
+export function windows2x2Loop(body: string, advance: string): string {
+  return `
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $row (i32.mul (local.get $w) (local.get $cb)))
+    (block $bdone (loop $bl
+      (br_if $bdone (i32.ge_u (local.get $b) (local.get $n)))
+      (local.set $i (i32.const 0))
+      (block $idone (loop $il
+        (br_if $idone (i32.ge_u (local.get $i) (local.get $oh)))
+        (local.set $p (i32.mul
+          (i32.add (i32.mul (local.get $b) (local.get $h)) (i32.shl (local.get $i) (i32.const 1)))
+          (local.get $row)))
+        (local.set $j (i32.const 0))
+        (block $jdone (loop $jl
+          (br_if $jdone (i32.ge_u (local.get $j) (local.get $ow)))
+          (local.set $k (i32.const 0))
+          (block $kdone (loop $kl
+            (br_if $kdone (i32.ge_u (local.get $k) (local.get $cb)))
+            (local.set $o (i32.add (local.get $p) (local.get $k)))${body}${advance}
+            (local.set $k (i32.add (local.get $k) (i32.const 16)))
+            (br $kl)))
+          (local.set $p (i32.add (local.get $p) (i32.shl (local.get $cb) (i32.const 1))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jl)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $il)))
+      (local.set $b (i32.add (local.get $b) (i32.const 1)))
+      (br $bl)))`;
+}
+
+/**
  * Float lanes an elementwise loop runs on: `vector`, four float32 values per step (f32x4), or
  * `scalar`, one (f32), for the tail of a length that is not a multiple of 4. A loop written once
  * against this gives both halves, with the same operations in the same order.
