@@ -12,6 +12,9 @@ export type Info = tf.TensorInfo;
 /** The wasm backend's heap access, for kernels that loop over tensor memory directly. */
 export type HeapBackend = { makeOutput(shape: number[], dtype: "float32"): Info; typedArrayFromHeap(t: Info): Float32Array; disposeData(id: object): void };
 
+/** Number of values of a tensor. */
+export const infoSize = (t: Info): number => t.shape.reduce((a, b) => a * b, 1);
+
 export const asInputs = (m: Record<string, Info> | Info[]): tf.NamedTensorInfoMap => m as unknown as tf.NamedTensorInfoMap;
 export const asAttrs = (m: Record<string, unknown>): tf.NamedAttrMap => m as unknown as tf.NamedAttrMap;
 

@@ -12,38 +12,33 @@
  */
 import type { SimdKernels } from "./simd-kernels";
 import { runChunked, unitJob } from "./tile-helpers";
-import { threadsFor } from "./tiled-conv";
-
-/** Values below which a loop stays on the calling thread (a hand-over costs microseconds; these run at about 1 ns per value). */
-const SPLIT_VALUES = 1 << 16;
+import { sharedThreads } from "./tiled-conv";
 
 /** Rows per block of the per-channel sums: fixed, so the order of the additions never depends on the threads. */
 export const SUM_ROWS = 2048;
 
-const threads = (values: number, units: number): number => (values < SPLIT_VALUES ? 1 : threadsFor(units));
-
 /** batchNormApply over rows × cols, cut by rows. */
 export function batchNormApplyShared(simd: SimdKernels, x: number, out: number, rows: number, cols: number, params: number): void {
   const row = 4 * cols;
-  runChunked(unitJob("batchNormApply", [x, out, rows, cols, params], [row, row], rows, { arg: 2, perUnit: 1, total: rows }, threads(rows * cols, rows)), simd);
+  runChunked(unitJob("batchNormApply", [x, out, rows, cols, params], [row, row], rows, { arg: 2, perUnit: 1, total: rows }, sharedThreads(rows * cols, rows)), simd);
 }
 
 /** batchNormInputGrad over rows × cols, cut by rows. */
 export function batchNormInputGradShared(simd: SimdKernels, x: number, dy: number, out: number, rows: number, cols: number, params: number): void {
   const row = 4 * cols;
-  runChunked(unitJob("batchNormInputGrad", [x, dy, out, rows, cols, params], [row, row, row], rows, { arg: 3, perUnit: 1, total: rows }, threads(rows * cols, rows)), simd);
+  runChunked(unitJob("batchNormInputGrad", [x, dy, out, rows, cols, params], [row, row, row], rows, { arg: 3, perUnit: 1, total: rows }, sharedThreads(rows * cols, rows)), simd);
 }
 
 /** maxPoolGrad2x2 over n images, cut by image. */
 export function maxPoolGrad2x2Shared(simd: SimdKernels, x: number, dy: number, dx: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void {
   const [image, pooled] = [4 * h * w * c, 4 * oh * ow * c];
-  runChunked(unitJob("maxPoolGrad2x2", [x, dy, dx, n, h, w, c, oh, ow], [image, pooled, image], n, { arg: 3, perUnit: 1, total: n }, threads(n * h * w * c, n)), simd);
+  runChunked(unitJob("maxPoolGrad2x2", [x, dy, dx, n, h, w, c, oh, ow], [image, pooled, image], n, { arg: 3, perUnit: 1, total: n }, sharedThreads(n * h * w * c, n)), simd);
 }
 
 /** maxPool2x2 over n images, cut by image. */
 export function maxPool2x2Shared(simd: SimdKernels, x: number, y: number, n: number, h: number, w: number, c: number, oh: number, ow: number): void {
   const [image, pooled] = [4 * h * w * c, 4 * oh * ow * c];
-  runChunked(unitJob("maxPool2x2", [x, y, n, h, w, c, oh, ow], [image, pooled], n, { arg: 2, perUnit: 1, total: n }, threads(n * h * w * c, n)), simd);
+  runChunked(unitJob("maxPool2x2", [x, y, n, h, w, c, oh, ow], [image, pooled], n, { arg: 2, perUnit: 1, total: n }, sharedThreads(n * h * w * c, n)), simd);
 }
 
 /**
@@ -54,7 +49,7 @@ export function maxPool2x2Shared(simd: SimdKernels, x: number, y: number, n: num
 export function elementwiseShared(simd: SimdKernels, loop: "reluForward" | "reluGrad", pointers: number[], vectors: number): void {
   if (vectors === 0) return;
   const count = { arg: pointers.length, perUnit: 1, total: vectors };
-  runChunked(unitJob(loop, [...pointers, vectors], pointers.map(() => 16), vectors, count, threads(4 * vectors, vectors)), simd);
+  runChunked(unitJob(loop, [...pointers, vectors], pointers.map(() => 16), vectors, count, sharedThreads(4 * vectors, vectors)), simd);
 }
 
 /** Float64 values of scratch {@link batchNormGradSumsShared} needs: the mean, then Σdy and Σdy·(x − mean) per block of rows. */
@@ -75,7 +70,7 @@ export function batchNormGradSumsShared(simd: SimdKernels, x: number, dy: number
     steps: [SUM_ROWS * row, SUM_ROWS * row, 0, 0, 0, 16 * cols, 16 * cols], chunks: blocks, countArg: 3, lastCount: rows - (blocks - 1) * SUM_ROWS,
   };
   // The same blocks on one thread: only who sums them changes.
-  runChunked(job, simd, threads(rows * cols, blocks) === 1);
+  runChunked(job, simd, sharedThreads(rows * cols, blocks) === 1);
 }
 
 /** The totals [Σdy, Σdy·(x − mean)] from the scratch of {@link batchNormGradSumsShared}, its blocks added in order. */

@@ -33,9 +33,6 @@ const GRAD_CHUNK = 16;
 /** First-level data cache the filter gradient blocks its rows for (bytes; 32–48 KiB on current x86 and ARM cores). */
 const L1_BYTES = 32 * 1024;
 
-/** Values below which the padding copy and the gradient chunks' total stay on the calling thread (a hand-over costs microseconds). */
-const PAD_SPLIT_VALUES = 1 << 16;
-
 /** How often each loop ran in this process (for tests and profiles: which route a layer took). */
 export const tiledConvCalls = { forward: 0, inputGradient: 0, filterGradient: 0 };
 
@@ -53,6 +50,14 @@ export function setTiledConvThreads(threads: number): void {
 /** How many threads share a convolution (or a matrix product, tiled-gemm.ts): this one and the helpers, at most one per image (or share). */
 export function threadsFor(images: number): number {
   return Math.max(1, Math.min(images, poolThreads, 1 + tileHelperCount()));
+}
+
+/** Values below which a memory-bound loop (padding, totals, batch norm, pooling, ReLU) stays on the calling thread: a hand-over costs microseconds, these run at about 1 ns per value. */
+const SPLIT_VALUES = 1 << 16;
+
+/** Threads for a memory-bound loop over `values` values in `units` units: one below {@link SPLIT_VALUES}, else {@link threadsFor}. */
+export function sharedThreads(values: number, units: number): number {
+  return values < SPLIT_VALUES ? 1 : threadsFor(units);
 }
 
 /** False when wasm runs on several threads but the helpers are missing: the layers are then left to XNNPACK's pool. */
@@ -86,7 +91,7 @@ function withPadded<T>(args: KernelArgs, simd: SimdKernels, x: Info, pads: [numb
   const [hp, wp] = [h + top + bottom, w + left + right];
   const padded = backend.makeOutput([n, hp, wp, c], "float32");
   try {
-    const job = unitJob("padImages", [heapOffset(backend, x), heapOffset(backend, padded), n, h, w, c, top, bottom, left, right], [4 * h * w * c, 4 * hp * wp * c], n, { arg: 2, perUnit: 1, total: n }, n * hp * wp * c < PAD_SPLIT_VALUES ? 1 : threadsFor(n));
+    const job = unitJob("padImages", [heapOffset(backend, x), heapOffset(backend, padded), n, h, w, c, top, bottom, left, right], [4 * h * w * c, 4 * hp * wp * c], n, { arg: 2, perUnit: 1, total: n }, sharedThreads(n * hp * wp * c, n));
     runChunked(job, simd);
     return body(padded);
   } finally {
@@ -216,7 +221,7 @@ export function tiledConv2DBackpropFilter(args: KernelArgs): Info | undefined {
         // The chunks' sums added in order (a shared loop: each thread totals its own band of values).
         const vectors = dwSize / 4;
         const add = [heapOffset(backend, sums), heapOffset(backend, out), vectors, chunks, 4 * dwSize];
-        runChunked(unitJob("addChunks", add, [16, 16], vectors, { arg: 2, perUnit: 1, total: vectors }, dwSize * chunks < PAD_SPLIT_VALUES ? 1 : threadsFor(vectors)), simd);
+        runChunked(unitJob("addChunks", add, [16, 16], vectors, { arg: 2, perUnit: 1, total: vectors }, sharedThreads(dwSize * chunks, vectors)), simd);
       }
     } finally {
       if (sums !== out) backend.disposeData(sums.dataId);

@@ -5,11 +5,10 @@
  * through XNNPACK, with transposed products made untransposed first (its transposed path is slow).
  */
 import { gemmWat } from "../gemm-wat";
-import { asAttrs, asInputs, upstreamKernel, wasmKernel, type Info, type KernelArgs } from "../kernel-runner";
+import { asAttrs, asInputs, infoSize, upstreamKernel, wasmKernel, type Info, type KernelArgs } from "../kernel-runner";
 import { tiledMatMul } from "../tiled-gemm";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
 
-const size = (t: Info): number => t.shape.reduce((x, y) => x * y, 1);
 
 /**
  * BatchMatMul that never asks XNNPACK for a transposed product (its slow path). C = op(A)·op(B)
@@ -40,9 +39,9 @@ export function batchMatMulXnnpack(args: KernelArgs): Info {
     return original({ inputs: asInputs({ a: x2, b: y2 }), backend: args.backend, attrs: asAttrs({ ...(args.attrs ?? {}), transposeA: false, transposeB: false }) });
   };
   const [ta, tb] = [attrs.transposeA, attrs.transposeB];
-  const outElems = (size(a) / (ta ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1])) * (tb ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1]);
-  const direct = (ta ? size(a) : 0) + (tb ? size(b) : 0) + size(b);
-  const swapped = (tb ? 0 : size(b)) + (ta ? 0 : size(a)) + size(a) + outElems;
+  const outElems = (infoSize(a) / (ta ? a.shape[a.shape.length - 2] : a.shape[a.shape.length - 1])) * (tb ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1]);
+  const direct = (ta ? infoSize(a) : 0) + (tb ? infoSize(b) : 0) + infoSize(b);
+  const swapped = (tb ? 0 : infoSize(b)) + (ta ? 0 : infoSize(a)) + infoSize(a) + outElems;
   try {
     if (direct <= swapped) return product(a, ta, b, tb);
     // C = (op(B)ᵀ · op(A)ᵀ)ᵀ, where op(B)ᵀ is B itself when B was marked transposed, and likewise A.

@@ -2,7 +2,7 @@
  * FusedBatchNorm (replaces wasm's forward kernel): per-channel parameters applied in one
  * WebAssembly SIMD pass (below); other shapes, or no SIMD loops, run wasm's own kernel.
  */
-import { upstreamKernel, type HeapBackend, type Info, type KernelArgs } from "../kernel-runner";
+import { infoSize, upstreamKernel, type HeapBackend, type Info, type KernelArgs } from "../kernel-runner";
 import { batchNormApplyShared } from "../row-loops";
 import { heapOffset, simdKernels } from "../simd-kernels";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
@@ -26,7 +26,6 @@ const BATCH_NORM_APPLY: WasmLoop = {
   )`,
 };
 
-const size = (t: Info): number => t.shape.reduce((x, y) => x * y, 1);
 
 /**
  * FusedBatchNorm (forward) with per-channel parameters as one SIMD pass: y = (x − mean)·a + offset,
@@ -56,7 +55,7 @@ function batchNorm(args: KernelArgs): Info {
       pv[c + k] = (sc ? sc[k] : 1) / Math.sqrt(v[k] + eps);
       pv[2 * c + k] = of ? of[k] : 0;
     }
-    batchNormApplyShared(simd, heapOffset(backend, x), heapOffset(backend, out), size(x) / c, c, heapOffset(backend, params));
+    batchNormApplyShared(simd, heapOffset(backend, x), heapOffset(backend, out), infoSize(x) / c, c, heapOffset(backend, params));
   } finally {
     backend.disposeData(params.dataId);
   }

@@ -6,7 +6,7 @@
  * two-thread step at batch 128 that the second thread could not help with. The same numbers:
  * max(x, 0) and "dy where x > 0, else 0" are exact (only the sign of a zero may differ).
  */
-import { upstreamKernel, type HeapBackend, type Info, type KernelArgs } from "../kernel-runner";
+import { infoSize, upstreamKernel, type HeapBackend, type Info, type KernelArgs } from "../kernel-runner";
 import { elementwiseShared } from "../row-loops";
 import { heapOffset, simdKernels } from "../simd-kernels";
 import type { WasmKernelDef, WasmLoop } from "./kernel";
@@ -50,15 +50,13 @@ const RELU_GRAD_LOOP: WasmLoop = {
   )`,
 };
 
-const size = (t: Info): number => t.shape.reduce((a, b) => a * b, 1);
-
 function reluWasm(args: KernelArgs): Info {
   const { x } = args.inputs as { x: Info };
   const simd = simdKernels(args.backend);
   if (!simd || x.dtype !== "float32") return upstreamKernel("Relu")(args);
   const backend = args.backend as unknown as HeapBackend;
   const out = backend.makeOutput(x.shape, "float32");
-  const n = size(x);
+  const n = infoSize(x);
   const vectors = n >> 2;
   elementwiseShared(simd, "reluForward", [heapOffset(backend, x), heapOffset(backend, out)], vectors);
   if (n !== vectors << 2) {
@@ -71,8 +69,8 @@ function reluWasm(args: KernelArgs): Info {
 
 function reluGradWasm(args: KernelArgs): Info {
   const { x, dy } = args.inputs as { x: Info; dy: Info };
-  const n = size(x);
-  if (x.dtype !== "float32" || dy.dtype !== "float32" || size(dy) !== n) {
+  const n = infoSize(x);
+  if (x.dtype !== "float32" || dy.dtype !== "float32" || infoSize(dy) !== n) {
     throw new Error(`${RELU_GRAD}: x and dy must be float32 of the same size, got ${x.dtype} [${x.shape}] and ${dy.dtype} [${dy.shape}]`);
   }
   const backend = args.backend as unknown as HeapBackend;
